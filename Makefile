@@ -1,0 +1,50 @@
+# Two commands: `make run` (demo city on http://127.0.0.1:8000) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+# The embedded laptop set-up runs with DEBUG off too; it needs a key, kept out of git.
+SECRET_KEY ?= $(shell test -f .local-secret-key || /usr/bin/python3 -c "import secrets; print(secrets.token_urlsafe(50))" > .local-secret-key; cat .local-secret-key)
+export SECRET_KEY
+
+.PHONY: run test setup setup-browser migrate demo static serve lint format clean
+
+setup:
+	@./scripts/setup.sh
+
+setup-browser:
+	@WITH_BROWSER=1 ./scripts/setup.sh
+
+migrate: setup
+	$(PY) manage.py migrate --no-input
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+static: setup
+	$(PY) manage.py collectstatic --no-input -v 0
+
+serve:
+	@echo "Serving http://$(HOST):$(PORT)/ (HTTP and WebSocket). Admin: http://$(HOST):$(PORT)/admin/"
+	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+		--ws-max-size 65536 --proxy-headers --no-server-header
+
+run: demo static serve
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: setup-browser lint
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
+	@# pytest exits 5 when it ran no test: that is a failure here, not a pass.
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "make test: pytest ran no tests" >&2; exit 1; fi; exit $$rc
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

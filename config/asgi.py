@@ -1,0 +1,33 @@
+"""One ASGI application for HTTP and WebSocket: ``config.asgi:application``."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from config.env import ConfigError  # noqa: E402
+
+try:
+    from django.core.asgi import get_asgi_application
+
+    django_asgi_app = get_asgi_application()
+except ConfigError as exc:
+    raise SystemExit(f"configuration error: {exc}") from None
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from config.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": OriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+            settings.WEBSOCKET_ALLOWED_ORIGINS,
+        ),
+    }
+)

@@ -1,0 +1,3 @@
+"""WebSocket routes of the engagement app."""
+
+websocket_urlpatterns: list = []

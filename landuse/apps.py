@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LanduseConfig(AppConfig):
+    name = "landuse"
+    verbose_name = "Land use"

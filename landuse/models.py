@@ -1,0 +1,76 @@
+"""Map layers (zoning, future land use, overlays, any reference layer), their categories and
+their features. Generic on purpose: a parks or transit layer is data, not code."""
+
+from __future__ import annotations
+
+from django.contrib.gis.db import models
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f77b4."))
+
+
+class Layer(models.Model):
+    class Kind(models.TextChoices):
+        ZONING = "zoning", _("Zoning")
+        FUTURE_LAND_USE = "future_land_use", _("Future land use")
+        OVERLAY = "overlay", _("Overlay")
+        REFERENCE = "reference", _("Reference")
+
+    slug = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.REFERENCE)
+    description = models.TextField(blank=True)
+    source_name = models.CharField(max_length=200, blank=True)
+    source_url = models.URLField(blank=True)
+    licence = models.CharField(max_length=200, blank=True)
+    source_date = models.DateField(null=True, blank=True)
+    display_order = models.PositiveIntegerField(default=0)
+    visible_by_default = models.BooleanField(default=True)
+    # Bumped by every import so caches (tiles, GeoJSON, ETags) can key on it.
+    version = models.PositiveIntegerField(default=0, editable=False)
+    imported_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["display_order", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Category(models.Model):
+    """One legend entry of a layer: a zoning district such as ``U-SU-C`` or a land-use class."""
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="categories")
+    code = models.CharField(max_length=100)
+    label = models.CharField(max_length=200)
+    group = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    colour = models.CharField(max_length=7, validators=[hex_colour], default="#888888")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["layer", "order", "code"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["layer", "code"], name="landuse_category_unique_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.label}" if self.label != self.code else self.code
+
+
+class Feature(models.Model):
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="features")
+    category = models.ForeignKey(
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="features"
+    )
+    geometry = models.GeometryField(srid=4326, spatial_index=True)
+    # The source file's attributes, kept so nothing a city supplied is lost on import.
+    attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["layer", "category"])]
+
+    def __str__(self) -> str:
+        return f"{self.layer.slug} #{self.pk}"

@@ -1,0 +1,51 @@
+"""Shared fixtures and the rules for tests that need a service.
+
+- ``@pytest.mark.postgis`` tests are deselected (not skipped) when the suite runs on SpatiaLite.
+- ``@pytest.mark.redis`` tests take ``TEST_REDIS_URL`` (or ``REDIS_URL``). Without a reachable
+  Redis they skip on a laptop and *fail* when ``CI`` is set: CI must never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if settings.DATABASE_IS_POSTGIS:
+        return
+    kept, deselected = [], []
+    for item in items:
+        (deselected if item.get_closest_marker("postgis") else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def require_service(reason: str) -> None:
+    """Skip on a laptop, fail in CI."""
+    if IN_CI:
+        pytest.fail(f"CI requires this service: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def configured_redis_url() -> str:
+    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ""
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = configured_redis_url()
+    if not url:
+        require_service("no Redis configured: set TEST_REDIS_URL or REDIS_URL")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        require_service(f"Redis at {url} is unreachable: {exc}")
+    return url

@@ -1,0 +1,105 @@
+"""Start the real ASGI application under uvicorn in a child process, on a free port.
+
+Used by tests that must cross a real socket (one process serving HTTP, static files and
+WebSocket; several workers sharing Redis; the browser tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1)
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+def server_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.setdefault("SECRET_KEY", "live-server-tests-secret-key-" + "x" * 30)
+    env.update(overrides)
+    return env
+
+
+@contextlib.contextmanager
+def live_server(
+    env: dict[str, str], *, workers: int = 1, timeout: float = 60
+) -> Iterator[LiveServer]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--ws-max-size",
+            "65536",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {process.stdout.read()}")
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=2)  # noqa: S310 - our own server
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not answer /healthz in time") from None
+                time.sleep(0.2)
+        yield LiveServer(url=url, port=port, process=process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
