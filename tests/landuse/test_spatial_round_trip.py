@@ -39,3 +39,16 @@ def test_geometry_comes_back_in_wgs84_unchanged():
     stored = Feature.objects.get(pk=block.pk).geometry
     assert stored.srid == 4326
     assert stored.equals_exact(block.geometry, tolerance=1e-9)
+
+
+def test_point_lookup_answers_with_the_category_of_the_feature_under_the_point():
+    from landuse.selectors import point_lookup
+
+    make_block()
+    [answer] = point_lookup(lon=-104.985, lat=39.745)
+    assert (answer.layer_slug, answer.code, answer.label) == (
+        "zoning",
+        "U-SU-C",
+        "Urban single unit",
+    )
+    assert point_lookup(lon=-104.9, lat=39.745) == []
