@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -199,6 +200,15 @@ LEAFLET_CONFIG = {
     "RESET_VIEW": False,
 }
 BASEMAP_TILE_URL = env_str("BASEMAP_TILE_URL")
+if BASEMAP_TILE_URL:
+    _tiles = urlsplit(BASEMAP_TILE_URL.replace("{", "").replace("}", ""))
+    if _tiles.scheme not in {"http", "https"} or not _tiles.hostname:
+        raise ConfigError(
+            f"BASEMAP_TILE_URL must be an http(s) URL template, not {BASEMAP_TILE_URL!r}"
+        )
+    BASEMAP_ORIGIN = f"{_tiles.scheme}://{_tiles.netloc}"
+else:
+    BASEMAP_ORIGIN = ""
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -207,6 +217,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Paths whose pages still need inline script/style (Wagtail admin, API docs); staff only.
+CSP_RELAXED_PATH_PREFIXES = ["/admin/", "/api/docs", "/django-admin/"]
 if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

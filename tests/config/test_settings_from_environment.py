@@ -135,6 +135,7 @@ def test_debug_off_without_secret_key_stops_with_one_line_naming_the_variable():
         ("REDIS_URL", "http://localhost:6379", "unsupported scheme"),
         ("REDIS_URL", "redis://:6379/0", "names no host"),
         ("REDIS_URL", "redis://localhost:six/0", "malformed"),
+        ("BASEMAP_TILE_URL", "ftp://tiles/{z}/{x}/{y}.png", "http(s) URL template"),
     ],
 )
 def test_malformed_service_url_stops_with_a_message_not_a_traceback(variable, value, reason):
