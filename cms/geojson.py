@@ -23,6 +23,11 @@ class PlanAreaError(ValueError):
     pass
 
 
+def _refuse_constant(name: str) -> float:
+    # Python's json accepts NaN and Infinity, which are not JSON.
+    raise ValueError(name)
+
+
 def _unwrap(data: Any) -> Any:
     """geojson.io and QGIS export a FeatureCollection of one feature; accept that shape too."""
     if isinstance(data, dict) and data.get("type") == "FeatureCollection":
@@ -68,7 +73,7 @@ def parse_plan_area(text: str) -> dict:
     if len(text) > MAX_CHARACTERS:
         raise PlanAreaError(_("The plan area is too large; simplify it first."))
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
         raise PlanAreaError(_("This is not valid GeoJSON (it could not be read as JSON).")) from exc
     data = _unwrap(data)
