@@ -97,3 +97,14 @@ def test_the_demo_leaves_pages_an_editor_changed(db):
     topic.save_revision().publish()
     call_command("load_demo")
     assert PlanningTopicPage.objects.get(slug="mobility").title == "Getting around"
+
+
+def test_demo_pages_carry_no_inline_script_or_style_for_the_strict_csp(client):
+    import re
+
+    call_command("load_demo")
+    pages = [*Page.objects.live().specific().filter(depth__gt=1)]
+    for page in pages:
+        html = client.get(page.url).content.decode()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), page.url
+        assert not re.search(r"<style|\sstyle=|\son[a-z]+=", html), page.url

@@ -70,3 +70,14 @@ def test_a_planner_may_see_but_not_change_layers(client, planner, layers):
     edit = client.get(reverse("wagtailsnippets_landuse_layer:edit", args=[layers[0].pk]))
     assert edit.status_code == 302  # Wagtail's refusal: back to the dashboard
     assert Layer.objects.get(pk=layers[0].pk).title == "Zoning"
+
+
+def test_wagtail_knows_which_pages_use_a_layer_before_it_is_deleted(client, superuser, topic):
+    from wagtail.models import ReferenceIndex
+
+    layer = Layer.objects.get(slug="zoning")
+    assert str(topic.pk) in {ref.object_id for ref in ReferenceIndex.get_references_to(layer)}
+    client.force_login(superuser)
+    response = client.get(reverse("wagtailsnippets_landuse_layer:delete", args=[layer.pk]))
+    assert response.status_code == 200
+    assert "This layer is referenced 1 time." in " ".join(response.content.decode().split())
