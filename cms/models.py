@@ -1,23 +1,298 @@
-"""Wagtail pages. The planning topic and draft plan pages arrive with the CMS issue."""
+"""Wagtail pages: the home page, the topic index, planning topics and draft plans with chapters.
+
+Every public page type has a ``body`` StreamField built from ``cms.blocks``. Comment periods and
+the attached discussion arrive with the engagement integration: they are meant to be added to
+``PlanningTopicPage`` and ``DraftPlanPage`` as a ``discussion`` foreign key plus
+``comments_open_at``/``comments_close_at`` fields.
+"""
 
 from __future__ import annotations
 
-from wagtail.admin.panels import FieldPanel
-from wagtail.fields import RichTextField
-from wagtail.models import Page
+from django.conf import settings
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel, PageChooserPanel
+from wagtail.api import APIField
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Orderable, Page
 from wagtail.search import index
 
+from cms.blocks import page_body_blocks
 
-class HomePage(Page):
+INTRO_FEATURES = ["bold", "italic", "link"]
+
+
+class BasePage(Page):
+    """Fields every public page shares: a picture for social cards (title and description come
+    from Wagtail's own ``seo_title`` and ``search_description``)."""
+
+    social_image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Shown when the page is shared on social media (1200×630 works best)."),
+    )
+
+    promote_panels = [*Page.promote_panels, FieldPanel("social_image")]
+
+    class Meta:
+        abstract = True
+
+
+class HomePage(BasePage):
     """The city's front door: what is being planned and how to take part."""
 
-    intro = RichTextField(blank=True, features=["bold", "italic", "link"])
+    intro = RichTextField(blank=True, features=INTRO_FEATURES)
 
-    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("intro"),
+        InlinePanel("featured_topics", label=_("Featured topics"), max_num=6),
+    ]
     search_fields = [*Page.search_fields, index.SearchField("intro")]
+    api_fields = [APIField("intro"), APIField("featured_topics")]
 
     parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["cms.TopicIndexPage", "cms.DraftPlanPage"]
     max_count = 1
 
     class Meta:
-        verbose_name = "home page"
+        verbose_name = _("home page")
+
+    def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
+        from cms.selectors import home_featured_topics, plans_in_public_review
+
+        context = super().get_context(request, *args, **kwargs)
+        context["featured_topics"] = home_featured_topics(home=self)
+        context["plans_in_review"] = plans_in_public_review(root=self)
+        return context
+
+
+class HomePageFeaturedTopic(Orderable):
+    home = ParentalKey(HomePage, on_delete=models.CASCADE, related_name="featured_topics")
+    topic = models.ForeignKey("cms.PlanningTopicPage", on_delete=models.CASCADE, related_name="+")
+
+    panels = [PageChooserPanel("topic", page_type="cms.PlanningTopicPage")]
+    api_fields = [APIField("topic")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("featured topic")
+        constraints = [
+            models.UniqueConstraint(fields=["home", "topic"], name="cms_featured_topic_once")
+        ]
+
+
+class TopicIndexPage(BasePage):
+    """Lists the planning topics (and any draft plans) filed under it."""
+
+    intro = RichTextField(blank=True, features=INTRO_FEATURES)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    search_fields = [*Page.search_fields, index.SearchField("intro")]
+    api_fields = [APIField("intro")]
+
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = ["cms.PlanningTopicPage", "cms.DraftPlanPage"]
+
+    class Meta:
+        verbose_name = _("topic index")
+
+    def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
+        from cms.selectors import index_children
+
+        context = super().get_context(request, *args, **kwargs)
+        context["children"] = index_children(index_page=self)
+        return context
+
+
+class PlanningTopicPage(BasePage):
+    """One planning topic (land use, mobility, parks…): what is proposed, maps, a timeline and
+    how to give feedback."""
+
+    summary = models.TextField(
+        blank=True, max_length=500, help_text=_("One or two sentences for lists and search.")
+    )
+    body = StreamField(page_body_blocks(), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("summary"), FieldPanel("body")]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("summary"),
+        index.SearchField("body"),
+    ]
+    api_fields = [APIField("summary"), APIField("body")]
+
+    parent_page_types = ["cms.TopicIndexPage"]
+    subpage_types: list[str] = []
+
+    class Meta:
+        verbose_name = _("planning topic")
+
+
+class DraftPlanPage(RoutablePageMixin, BasePage):
+    """A draft plan under public review: its status, the full PDF, an overview and its chapters
+    (child pages) with a table of contents, and "what changed since the last draft"."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLIC_REVIEW = "public_review", _("Public review")
+        REVISED = "revised", _("Revised")
+        ADOPTED = "adopted", _("Adopted")
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    summary = models.TextField(
+        blank=True, max_length=500, help_text=_("One or two sentences for lists and search.")
+    )
+    document = models.ForeignKey(
+        "wagtaildocs.Document",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("full plan (PDF)"),
+    )
+    body = StreamField(page_body_blocks(), blank=True)
+
+    content_panels = [
+        *Page.content_panels,
+        MultiFieldPanel(
+            [FieldPanel("status"), FieldPanel("document")], heading=_("Plan"), icon="doc-full"
+        ),
+        FieldPanel("summary"),
+        FieldPanel("body"),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("summary"),
+        index.SearchField("body"),
+        index.FilterField("status"),
+    ]
+    api_fields = [
+        APIField("status"),
+        APIField("summary"),
+        APIField("document"),
+        APIField("body"),
+    ]
+
+    parent_page_types = ["cms.HomePage", "cms.TopicIndexPage"]
+    subpage_types = ["cms.DraftPlanChapterPage"]
+
+    class Meta:
+        verbose_name = _("draft plan")
+
+    def chapters(self):
+        from cms.selectors import plan_chapters
+
+        return plan_chapters(plan=self)
+
+    def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
+        context = super().get_context(request, *args, **kwargs)
+        context["chapters"] = self.chapters()
+        return context
+
+    @path("")
+    def plan(self, request: HttpRequest) -> HttpResponse:
+        return self.render(request)
+
+    @path("changes/", name="changes")
+    def changes(self, request: HttpRequest) -> HttpResponse:
+        from cms.selectors import plan_changes_since_last_draft
+
+        return TemplateResponse(
+            request,
+            "cms/draft_plan_changes.html",
+            {
+                **self.get_context(request),
+                "changes": plan_changes_since_last_draft(plan=self),
+            },
+        )
+
+
+class DraftPlanChapterPage(BasePage):
+    """One chapter of a draft plan; the plan's table of contents links its chapters in order."""
+
+    summary = models.TextField(blank=True, max_length=500)
+    body = StreamField(page_body_blocks(), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("summary"), FieldPanel("body")]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("summary"),
+        index.SearchField("body"),
+    ]
+    api_fields = [APIField("summary"), APIField("body")]
+
+    parent_page_types = ["cms.DraftPlanPage"]
+    subpage_types: list[str] = []
+
+    class Meta:
+        verbose_name = _("draft plan chapter")
+
+    def serve(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Wagtail does not check the parents of a live page: a chapter of an unpublished (or
+        # withdrawn) plan must not be readable on its own.
+        if not self.get_parent().live:
+            raise Http404
+        return super().serve(request, *args, **kwargs)
+
+    def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
+        context = super().get_context(request, *args, **kwargs)
+        plan = self.get_parent().specific
+        chapters = list(plan.chapters())
+        position = next((i for i, c in enumerate(chapters) if c.pk == self.pk), None)
+        context["plan"] = plan
+        context["chapters"] = chapters
+        if position is not None:
+            context["previous_chapter"] = chapters[position - 1] if position > 0 else None
+            context["next_chapter"] = (
+                chapters[position + 1] if position + 1 < len(chapters) else None
+            )
+        return context
+
+
+class PollVote(models.Model):
+    """One answer to a poll block. A poll is identified by its page and the block's id; the
+    answer's label is kept as it read when the vote was cast."""
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="poll_votes")
+    block_id = models.CharField(max_length=64)
+    answer_id = models.CharField(max_length=64)
+    answer_label = models.CharField(max_length=200)
+    question = models.CharField(max_length=250)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="poll_votes",
+    )
+    session_key = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("poll vote")
+        # One vote per person: by account when signed in, by session otherwise. Enforced by the
+        # database so parallel requests cannot count twice.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page", "block_id", "user"],
+                condition=models.Q(user__isnull=False),
+                name="cms_pollvote_one_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["page", "block_id", "session_key"],
+                # Votes whose account was deleted keep no session: they must not collide.
+                condition=models.Q(user__isnull=True) & ~models.Q(session_key=""),
+                name="cms_pollvote_one_per_session",
+            ),
+        ]
+        indexes = [models.Index(fields=["page", "block_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.question} → {self.answer_label}"

@@ -1,0 +1,157 @@
+"""Writes: casting a poll vote, and the editorial set-up (groups, permissions, workflow)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import Group, Permission
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from wagtail.models import (
+    Collection,
+    GroupApprovalTask,
+    GroupCollectionPermission,
+    GroupPagePermission,
+    Page,
+    Workflow,
+    WorkflowPage,
+    WorkflowTask,
+)
+
+from cms.models import PollVote
+from cms.selectors import poll_answers, poll_block
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class PollError(Exception):
+    """A vote that cannot be counted; the message is shown to the resident."""
+
+
+def poll_vote_cast(
+    *,
+    page: Page,
+    block_id: str,
+    answer_id: str,
+    user: AbstractBaseUser | AnonymousUser,
+    session_key: str,
+) -> PollVote:
+    """Record one vote. The page must be live and public (the caller serves only such pages) and
+    the poll must exist in its live version; one vote per account or session, enforced by the
+    database's unique constraints so parallel submissions count once."""
+    if not page.live or page.get_view_restrictions().exists():
+        raise PollError(_("This poll is not available."))
+    block = poll_block(page=page, block_id=block_id)
+    if block is None:
+        raise PollError(_("This poll is not available."))
+    labels = dict(poll_answers(block))
+    if answer_id not in labels:
+        raise PollError(_("Choose one of the answers."))
+    signed_in = bool(user.is_authenticated)
+    if not signed_in and not session_key:
+        raise PollError(_("Your browser must accept cookies to vote."))
+    vote = PollVote(
+        page=page,
+        block_id=block_id,
+        answer_id=answer_id,
+        answer_label=labels[answer_id],
+        question=block.value["question"],
+        user=user if signed_in else None,
+        session_key="" if signed_in else session_key,
+    )
+    try:
+        with transaction.atomic():
+            vote.save()
+    except IntegrityError as exc:
+        raise PollError(_("You have already answered this poll.")) from exc
+    return vote
+
+
+# --- Editorial set-up -----------------------------------------------------------------------
+
+PLANNERS = "Planners"
+REVIEWERS = "Reviewers"
+WORKFLOW_NAME = "Planner submits → Reviewer approves"
+REVIEW_TASK_NAME = "Reviewer approval"
+
+# Planners write and submit; only reviewers publish (and so approve the workflow's task).
+PAGE_PERMISSIONS = {
+    PLANNERS: ["add_page", "change_page"],
+    REVIEWERS: ["add_page", "change_page", "publish_page", "lock_page", "unlock_page"],
+}
+COLLECTION_PERMISSIONS = {
+    PLANNERS: [
+        ("wagtailimages", "add_image"),
+        ("wagtailimages", "choose_image"),
+        ("wagtaildocs", "add_document"),
+        ("wagtaildocs", "choose_document"),
+    ],
+    REVIEWERS: [
+        ("wagtailimages", "add_image"),
+        ("wagtailimages", "change_image"),
+        ("wagtailimages", "choose_image"),
+        ("wagtaildocs", "add_document"),
+        ("wagtaildocs", "change_document"),
+        ("wagtaildocs", "choose_document"),
+    ],
+}
+# Layers and their legend categories are edited as snippets by both groups.
+MODEL_PERMISSIONS = {
+    PLANNERS: [("wagtailadmin", "access_admin"), ("landuse", "view_layer")],
+    REVIEWERS: [
+        ("wagtailadmin", "access_admin"),
+        ("landuse", "view_layer"),
+        ("landuse", "change_layer"),
+        ("landuse", "view_category"),
+        ("landuse", "change_category"),
+        ("cms", "view_pollvote"),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class EditorialSetup:
+    planners: Group
+    reviewers: Group
+    workflow: Workflow
+
+
+@transaction.atomic
+def editorial_setup_ensure(*, root: Page) -> EditorialSetup:
+    """Create (or complete) the Planner and Reviewer groups with their permissions on ``root``
+    and its subtree, and the "Planner submits → Reviewer approves" workflow on ``root``.
+    Idempotent: existing rows are kept, missing ones added."""
+    groups = {name: Group.objects.get_or_create(name=name)[0] for name in PAGE_PERMISSIONS}
+    root_collection = Collection.get_first_root_node()
+    for name, codenames in PAGE_PERMISSIONS.items():
+        for codename in codenames:
+            permission = Permission.objects.get(
+                content_type__app_label="wagtailcore", codename=codename
+            )
+            GroupPagePermission.objects.get_or_create(
+                group=groups[name], page=root, permission=permission
+            )
+    for name, pairs in COLLECTION_PERMISSIONS.items():
+        for app_label, codename in pairs:
+            permission = Permission.objects.get(
+                content_type__app_label=app_label, codename=codename
+            )
+            GroupCollectionPermission.objects.get_or_create(
+                group=groups[name], collection=root_collection, permission=permission
+            )
+    for name, pairs in MODEL_PERMISSIONS.items():
+        for app_label, codename in pairs:
+            groups[name].permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+
+    workflow, _created = Workflow.objects.get_or_create(name=WORKFLOW_NAME)
+    task = GroupApprovalTask.objects.filter(name=REVIEW_TASK_NAME).first()
+    if task is None:
+        task = GroupApprovalTask.objects.create(name=REVIEW_TASK_NAME)
+    task.groups.add(groups[REVIEWERS])
+    WorkflowTask.objects.get_or_create(workflow=workflow, task=task, defaults={"sort_order": 0})
+    WorkflowPage.objects.update_or_create(page=root, defaults={"workflow": workflow})
+    return EditorialSetup(planners=groups[PLANNERS], reviewers=groups[REVIEWERS], workflow=workflow)
