@@ -1,0 +1,67 @@
+"""Non-JSON endpoints of `landuse`: vector tiles and the map page."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from landuse import selectors
+from landuse.api import cache_headers, layer_etag, not_modified
+
+MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
+TILE_CACHE_SECONDS = 3600
+
+
+@require_GET
+def tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -> HttpResponse:
+    """``/tiles/<slug>/<z>/<x>/<y>.mvt``: 200 with the tile, 204 when empty, 400 out of range."""
+    zoom, column, row = int(z), int(x), int(y)
+    if not selectors.tile_in_range(z=zoom, x=column, y=row):
+        return JsonResponse(
+            {
+                "errors": [
+                    {
+                        "field": "z/x/y",
+                        "message": f"tile {z}/{x}/{y} is outside the grid (z 0 to "
+                        f"{selectors.MAX_ZOOM}, x and y 0 to 2^z - 1)",
+                    }
+                ]
+            },
+            status=400,
+        )
+    layer = selectors.layer_get(slug=slug)
+    if layer is None:
+        raise Http404("no such layer")
+    etag = layer_etag(layer, zoom, column, row)
+    if not_modified(request, etag, layer.imported_at):
+        response = HttpResponse(status=304)
+    else:
+        cache_key = f"landuse:tile:{etag}"
+        body = cache.get(cache_key)
+        if body is None:
+            body = selectors.layer_tile(layer=layer, z=zoom, x=column, y=row)
+            cache.set(cache_key, body, TILE_CACHE_SECONDS)
+        if body:
+            response = HttpResponse(body, content_type=MVT_CONTENT_TYPE)
+        else:
+            response = HttpResponse(status=204)
+    cache_headers(response, etag, layer.imported_at)
+    return response
+
+
+@require_GET
+def map_page(request: HttpRequest) -> HttpResponse:
+    """A plain page with every layer on one map: toggles, legend and click lookup."""
+    layers = list(selectors.layer_list())
+    return render(
+        request,
+        "landuse/map.html",
+        {
+            "layers": layers,
+            "layer_slugs": ",".join(layer.slug for layer in layers),
+            "basemap_tile_url": settings.BASEMAP_TILE_URL,
+        },
+    )
