@@ -56,12 +56,15 @@ def tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -> HttpRespons
 def map_page(request: HttpRequest) -> HttpResponse:
     """A plain page with every layer on one map: toggles, legend and click lookup."""
     layers = list(selectors.layer_list())
+    lat, lon = settings.LEAFLET_CONFIG["DEFAULT_CENTER"]
     return render(
         request,
         "landuse/map.html",
         {
             "layers": layers,
             "layer_slugs": ",".join(layer.slug for layer in layers),
+            "center": f"{lat},{lon}",
+            "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
             "basemap_tile_url": settings.BASEMAP_TILE_URL,
         },
     )
