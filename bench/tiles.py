@@ -97,12 +97,12 @@ def main() -> None:
                 view += timed(lambda url=url: client.get(url), args.repeat)
                 if postgis:
                     floor += timed(
-                        lambda x=x, y=y: selectors._postgis_tile(layer=layer, z=z, x=x, y=y),
+                        lambda x=x, y=y, z=z: selectors._postgis_tile(layer=layer, z=z, x=x, y=y),
                         args.repeat,
                     )
                 else:
                     floor += timed(
-                        lambda x=x, y=y: selectors._encoded_tile(layer=layer, z=z, x=x, y=y),
+                        lambda x=x, y=y, z=z: selectors._encoded_tile(layer=layer, z=z, x=x, y=y),
                         args.repeat,
                     )
                 response = client.get(url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,7 +22,8 @@ from landuse.models import Layer
 
 router = Router(tags=["landuse"])
 
-GEOJSON_CACHE_SECONDS = 3600
+# Bodies are keyed by layer version, so they never go stale; the timeout only frees memory.
+CACHE_SECONDS = 3600
 
 
 class FieldError(ValueError):
@@ -96,6 +98,30 @@ def layer_etag(layer: Layer, *parts: object) -> str:
     key = ":".join(str(p) for p in (layer.pk, layer.version, *parts))
     digest = hashlib.blake2s(key.encode(), digest_size=6).hexdigest()
     return quote_etag(f"{layer.slug}-v{layer.version}-{digest}")
+
+
+def layer_response(
+    request: HttpRequest,
+    *,
+    layer: Layer,
+    variant: tuple,
+    build: Callable[[], str | bytes],
+    content_type: str,
+) -> HttpResponse:
+    """A representation of a layer, revalidated and cached by layer version: 304 when the
+    client's copy is current, the cached body when one is, else ``build()``; 204 when empty."""
+    etag = layer_etag(layer, *variant)
+    if not_modified(request, etag, layer.imported_at):
+        response = HttpResponse(status=304)
+    else:
+        cache_key = f"landuse:{content_type}:{etag}"
+        body = cache.get(cache_key)
+        if body is None:
+            body = build()
+            cache.set(cache_key, body, CACHE_SECONDS)
+        response = HttpResponse(body, content_type=content_type, status=200 if body else 204)
+    cache_headers(response, etag, layer.imported_at)
+    return response
 
 
 class LegendEntry(Schema):
@@ -183,18 +209,13 @@ def layer_features(request: HttpRequest, slug: str, query: Query[FeatureQuery]):
     layer = selectors.layer_get(slug=slug)
     if layer is None:
         return error_response("slug", f"no layer {slug!r}", status=404)
-    etag = layer_etag(layer, bbox, selectors.zoom_band(zoom))
-    if not_modified(request, etag, layer.imported_at):
-        response = HttpResponse(status=304)
-    else:
-        cache_key = f"landuse:geojson:{etag}"
-        body = cache.get(cache_key)
-        if body is None:
-            body = selectors.layer_features_geojson(layer=layer, bbox=bbox, zoom=zoom)
-            cache.set(cache_key, body, GEOJSON_CACHE_SECONDS)
-        response = HttpResponse(body, content_type="application/geo+json")
-    cache_headers(response, etag, layer.imported_at)
-    return response
+    return layer_response(
+        request,
+        layer=layer,
+        variant=(bbox, selectors.zoom_band(zoom)),
+        build=lambda: selectors.layer_features_geojson(layer=layer, bbox=bbox, zoom=zoom),
+        content_type="application/geo+json",
+    )
 
 
 class LookupQuery(Schema):

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from landuse import selectors
-from landuse.api import cache_headers, layer_etag, not_modified
+from landuse.api import layer_response
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
-TILE_CACHE_SECONDS = 3600
 
 
 @require_GET
@@ -35,21 +33,13 @@ def tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -> HttpRespons
     layer = selectors.layer_get(slug=slug)
     if layer is None:
         raise Http404("no such layer")
-    etag = layer_etag(layer, zoom, column, row)
-    if not_modified(request, etag, layer.imported_at):
-        response = HttpResponse(status=304)
-    else:
-        cache_key = f"landuse:tile:{etag}"
-        body = cache.get(cache_key)
-        if body is None:
-            body = selectors.layer_tile(layer=layer, z=zoom, x=column, y=row)
-            cache.set(cache_key, body, TILE_CACHE_SECONDS)
-        if body:
-            response = HttpResponse(body, content_type=MVT_CONTENT_TYPE)
-        else:
-            response = HttpResponse(status=204)
-    cache_headers(response, etag, layer.imported_at)
-    return response
+    return layer_response(
+        request,
+        layer=layer,
+        variant=(zoom, column, row),
+        build=lambda: selectors.layer_tile(layer=layer, z=zoom, x=column, y=row),
+        content_type=MVT_CONTENT_TYPE,
+    )
 
 
 @require_GET

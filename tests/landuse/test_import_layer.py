@@ -80,32 +80,25 @@ def test_it_imports_a_zipped_shapefile(write_geojson, ogr2ogr, tmp_path):
     assert codes_by_block() == {"west": "U-SU-C", "east": "C-MX-5"}
 
 
-def test_it_imports_the_named_layer_of_a_geopackage(write_geojson, ogr2ogr):
+@pytest.fixture
+def geopackage(write_geojson, ogr2ogr) -> Path:
+    """A GeoPackage with two layers: ``zoning`` (two blocks) and ``parks`` (one)."""
     package = ogr2ogr(write_geojson(two_blocks()), "city.gpkg", "GPKG", "-nln", "zoning")
-    ogr2ogr(
-        write_geojson(two_blocks()[:1], "other.geojson"),
-        "city.gpkg",
-        "GPKG",
-        "-update",
-        "-nln",
-        "parks",
-    )
+    parks = write_geojson(two_blocks()[:1], "other.geojson")
+    ogr2ogr(parks, "city.gpkg", "GPKG", "-update", "-nln", "parks")
+    return package
+
+
+def test_it_imports_the_named_layer_of_a_geopackage(geopackage):
+    package = geopackage
     import_file(package, source_layer="zoning")
     assert Feature.objects.count() == 2
     import_file(package, source_layer="parks")
     assert Feature.objects.count() == 1
 
 
-def test_a_geopackage_with_several_layers_needs_source_layer(write_geojson, ogr2ogr):
-    package = ogr2ogr(write_geojson(two_blocks()), "city.gpkg", "GPKG", "-nln", "zoning")
-    ogr2ogr(
-        write_geojson(two_blocks()[:1], "other.geojson"),
-        "city.gpkg",
-        "GPKG",
-        "-update",
-        "-nln",
-        "parks",
-    )
+def test_a_geopackage_with_several_layers_needs_source_layer(geopackage):
+    package = geopackage
     with pytest.raises(CommandError, match=r"city\.gpkg: holds 2 layers .*--source-layer"):
         import_file(package)
     with pytest.raises(CommandError, match="no layer named 'roads'"):
@@ -271,6 +264,16 @@ def test_it_rejects_a_geometry_collection(write_geojson):
 def test_it_rejects_a_missing_file(tmp_path):
     with pytest.raises(CommandError, match="nowhere.geojson: no such file"):
         import_file(tmp_path / "nowhere.geojson")
+
+
+def test_progress_is_reported_as_features_are_imported(write_geojson):
+    seen: list[tuple[int, int]] = []
+    layer_import(
+        path=write_geojson(two_blocks()),
+        layer_slug="zoning",
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen[-1] == (2, 2)
 
 
 def test_an_unchanged_file_is_skipped_when_asked(write_geojson):
