@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from landuse import selectors
 from landuse.api import layer_response
@@ -13,7 +13,7 @@ from landuse.api import layer_response
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 
 
-@require_GET
+@require_safe
 def tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -> HttpResponse:
     """``/tiles/<slug>/<z>/<x>/<y>.mvt``: 200 with the tile, 204 when empty, 400 out of range."""
     zoom, column, row = int(z), int(x), int(y)
@@ -42,7 +42,7 @@ def tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -> HttpRespons
     )
 
 
-@require_GET
+@require_safe
 def map_page(request: HttpRequest) -> HttpResponse:
     """A plain page with every layer on one map: toggles, legend and click lookup."""
     layers = list(selectors.layer_list())

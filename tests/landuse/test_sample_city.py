@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+import mapbox_vector_tile
 import pytest
 import shapely
 from shapely.geometry import shape
 
 from geo_fixtures import demo_layers, generate_sample_city
 from landuse.models import Category, Feature, Layer
-from landuse.selectors import point_lookup
+from landuse.selectors import layer_features_geojson, layer_tile, point_lookup
 
 
 def polygons(name: str) -> list:
@@ -66,3 +67,15 @@ def test_the_demo_loads_the_layers_once_and_keeps_them_on_the_next_run():
     answers = {a.layer_slug: a for a in point_lookup(lon=-104.9745, lat=39.7205)}
     assert answers["zoning"].code.startswith("D-")
     assert answers["future-land-use"].code == "Downtown"
+
+    # At city scale: a downtown tile decodes to many districts, all in the legend.
+    zoning = Layer.objects.get(slug="zoning")
+    legend = set(zoning.categories.values_list("code", flat=True))
+    tile = mapbox_vector_tile.decode(layer_tile(layer=zoning, z=13, x=1707, y=3109))
+    codes = [f["properties"]["code"] for f in tile["zoning"]["features"]]
+    assert len(codes) > 50 and set(codes) <= legend
+    # And the city-wide GeoJSON at a low zoom is smaller than at full detail.
+    low = layer_features_geojson(layer=zoning, zoom=10)
+    full = layer_features_geojson(layer=zoning)
+    assert len(json.loads(low)["features"]) == 4032
+    assert len(low) < 0.8 * len(full)
