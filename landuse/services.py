@@ -54,6 +54,7 @@ GEOMETRY_TYPE_FOR_KIND = {
 }
 # Formats without a CRS of their own whose coordinates are WGS84 by definition or convention.
 WGS84_BY_DEFAULT_DRIVERS = {"CSV", "KML", "LIBKML", "GeoJSON"}
+DATA_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".csv"}
 
 
 class LayerImportError(Exception):
@@ -104,6 +105,15 @@ def _open_datasource(path: Path) -> DataSource:
         if not zipfile.is_zipfile(path):
             raise LayerImportError(path, "not a zip archive")
         target = f"/vsizip/{path}"
+        # Archives often hold the data in a folder; GDAL only looks at the top level.
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                name
+                for name in archive.namelist()
+                if Path(name).suffix.lower() in DATA_SUFFIXES and not name.startswith("__MACOSX")
+            ]
+        if len(members) == 1:
+            target = f"{target}/{members[0]}"
     elif path.suffix.lower() == ".csv":
         # Force the CSV driver, which takes the geometry from a column named ``WKT``.
         target = f"CSV:{path}"

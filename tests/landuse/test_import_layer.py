@@ -89,6 +89,35 @@ def geopackage(write_geojson, ogr2ogr) -> Path:
     return package
 
 
+def test_it_finds_the_shapefile_in_a_folder_inside_the_zip(write_geojson, ogr2ogr, tmp_path):
+    folder = ogr2ogr(write_geojson(two_blocks()), "shapes", "ESRI Shapefile")
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for part in folder.iterdir():
+            zipped.write(part, f"zoning_2026/{part.name}")
+    import_file(archive)
+    assert codes_by_block() == {"west": "U-SU-C", "east": "C-MX-5"}
+
+
+def test_it_reprojects_geojson_with_a_legacy_crs_member(write_geojson, ogr2ogr):
+    projected = ogr2ogr(
+        write_geojson(two_blocks()), "stateplane.geojson", "GeoJSON", "-t_srs", "EPSG:2232"
+    )
+    assert '"crs"' in projected.read_text()
+    import_file(projected)
+    west = Feature.objects.get(category__code="U-SU-C").geometry
+    assert west.extent == pytest.approx((-104.99, 39.74, -104.98, 39.75), abs=1e-6)
+
+
+def test_it_rejects_a_shapefile_whose_crs_is_gibberish(write_geojson, ogr2ogr):
+    folder = ogr2ogr(write_geojson(two_blocks()), "shapes", "ESRI Shapefile")
+    for prj in folder.glob("*.prj"):
+        prj.write_text("this is not a projection")
+    with pytest.raises(CommandError, match="shapes: .*(coordinate reference system|CRS)"):
+        import_file(folder)
+    assert snapshot() == [[], [], []]
+
+
 def test_it_imports_the_named_layer_of_a_geopackage(geopackage):
     package = geopackage
     import_file(package, source_layer="zoning")
