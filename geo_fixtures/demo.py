@@ -16,6 +16,7 @@ from django.db import transaction
 from wagtail.models import Locale, Page, Site
 
 from cms.models import HomePage
+from geo_fixtures.demo_layers import ensure_layers
 from geo_fixtures.demo_pages import ensure_demo_pages
 
 Log = Callable[[str], None]
@@ -75,6 +76,7 @@ def ensure_home_page(log: Log) -> HomePage:
 @transaction.atomic
 def load_demo(log: Log) -> DemoLogin:
     login = ensure_admin(log)
+    ensure_layers(log)
     home = ensure_home_page(log)
     ensure_demo_pages(log, home=home)
     return login

@@ -1,0 +1,67 @@
+"""The land-use map in a real browser: layers drawn from the API, legend, click lookup, and not
+one request leaving the site (no base map configured)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import require_service
+from tests.live_server import live_server, manage, server_env
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    if not shutil.which(CHROMIUM):
+        require_service("Debian's chromium is not installed")
+    folder = tmp_path_factory.mktemp("map")
+    env = server_env(
+        DATABASE_URL=f"spatialite:///{folder}/db.sqlite3",
+        STATIC_ROOT=str(folder / "static"),
+        REDIS_URL="",
+        DEBUG="0",
+        BASEMAP_TILE_URL="",
+    )
+    manage("migrate", "--no-input", env=env)
+    manage("load_demo", env=env)
+    manage("collectstatic", "--no-input", env=env)
+    with live_server(env) as server:
+        yield server
+
+
+def test_the_map_shows_layers_legend_and_a_lookup_popup(served):
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on(
+            "request",
+            lambda request: (
+                None if request.url.startswith(served.url) else outside.append(request.url)
+            ),
+        )
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(served.url + "/map/")
+        page.wait_for_selector(".civic-map__layers")
+        panel = page.inner_text(".civic-map__panel")
+        assert "Zoning" in panel and "U-SU-C" in panel
+        page.wait_for_function(
+            "() => performance.getEntriesByType('resource')"
+            ".some(e => e.name.includes('features.geojson'))"
+        )
+        canvas = page.locator(".civic-map__canvas")
+        box = canvas.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        popup = page.wait_for_selector(".civic-map__lookup")
+        assert "Zoning" in popup.inner_text()
+        browser.close()
+    assert errors == []
+    assert outside == []

@@ -1,0 +1,80 @@
+"""Builders of small GIS files for the land-use tests.
+
+Files are written as GeoJSON and, for the other formats, converted with GDAL's own ``ogr2ogr``,
+so each format is exercised with a file a real GIS tool wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+# Two neighbouring blocks in Denver sharing the edge lon = -104.98.
+WEST_BLOCK = [
+    [-104.99, 39.74],
+    [-104.98, 39.74],
+    [-104.98, 39.75],
+    [-104.99, 39.75],
+    [-104.99, 39.74],
+]
+EAST_BLOCK = [
+    [-104.98, 39.74],
+    [-104.97, 39.74],
+    [-104.97, 39.75],
+    [-104.98, 39.75],
+    [-104.98, 39.74],
+]
+# The whole of both blocks, for an overlay.
+BOTH_BLOCKS = [
+    [-104.99, 39.74],
+    [-104.97, 39.74],
+    [-104.97, 39.75],
+    [-104.99, 39.75],
+    [-104.99, 39.74],
+]
+
+
+def polygon_feature(ring: list, **properties) -> dict:
+    return {
+        "type": "Feature",
+        "properties": properties,
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+
+
+def two_blocks() -> list[dict]:
+    return [
+        polygon_feature(WEST_BLOCK, ZONE="U-SU-C", NAME="Urban single unit C"),
+        polygon_feature(EAST_BLOCK, ZONE="C-MX-5", NAME="Urban center mixed use 5"),
+    ]
+
+
+@pytest.fixture
+def write_geojson(tmp_path: Path) -> Callable[..., Path]:
+    def write(features: list[dict], name: str = "layer.geojson", crs: str | None = None) -> Path:
+        collection: dict = {"type": "FeatureCollection", "features": features}
+        if crs:
+            collection["crs"] = {"type": "name", "properties": {"name": crs}}
+        path = tmp_path / name
+        path.write_text(json.dumps(collection))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def ogr2ogr(tmp_path: Path) -> Callable[..., Path]:
+    def convert(source: Path, name: str, driver: str, *options: str) -> Path:
+        target = tmp_path / name
+        subprocess.run(
+            ["ogr2ogr", "-f", driver, *options, str(target), str(source)],
+            check=True,
+            capture_output=True,
+        )
+        return target
+
+    return convert
