@@ -16,6 +16,7 @@ from django.db import transaction
 from wagtail.models import Locale, Page, Site
 
 from cms.models import HomePage
+from geo_fixtures.demo_discussions import ensure_demo_discussions
 
 Log = Callable[[str], None]
 
@@ -75,4 +76,5 @@ def ensure_home_page(log: Log) -> HomePage:
 def load_demo(log: Log) -> DemoLogin:
     login = ensure_admin(log)
     ensure_home_page(log)
+    ensure_demo_discussions(log)
     return login
