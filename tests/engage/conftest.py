@@ -136,3 +136,20 @@ def a_week_ago():
     from django.utils import timezone
 
     return timezone.now() - timedelta(days=7)
+
+
+@pytest.fixture
+async def release_thread_connections():
+    """Async tests reach the database through asgiref's one sync thread; close and forget the
+    connections it opened, so a later non-database test's ``close_old_connections()`` (run by
+    every Channels consumer) does not find them and trip pytest-django's database blocker."""
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    def release() -> None:
+        for conn in connections.all(initialized_only=True):
+            conn.close()
+            delattr(connections._connections, conn.alias)
+
+    await sync_to_async(release)()

@@ -17,7 +17,10 @@ from engage.models import Comment
 from engage.rules import Participant
 from tests.engage.conftest import LOCAL_ORIGIN, make_user, open_discussion, post_comment, post_json
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("release_thread_connections"),
+]
 
 
 async def connect(discussion_id: int, headers=LOCAL_ORIGIN) -> WebsocketCommunicator:
