@@ -168,6 +168,8 @@ def geometry_from_geojson(
         raise Problem.of(field_name, "A line needs two different positions.")
     if not candidate.is_valid:
         raise Problem.of(field_name, f"The geometry is not valid: {explain_validity(candidate)}.")
+    if kind == "Polygon":
+        candidate = shapely.orient_polygons(candidate)  # RFC 7946 winding on the way out
     # Rebuilt from Shapely's WKB: the object we checked is the object we store.
     geometry = GEOSGeometry(memoryview(shapely.to_wkb(candidate, output_dimension=2)), srid=4326)
     if plan_area is not None and not plan_area.covers(geometry):

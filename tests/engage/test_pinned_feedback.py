@@ -51,9 +51,12 @@ def test_a_line_pin_outside_every_layer_records_no_codes(anonymous_client, discu
     assert comment.landuse == [] and comment.zoning_code == ""
 
 
-def test_a_polygon_drawn_clockwise_is_accepted(anonymous_client, discussion):
+def test_a_polygon_drawn_clockwise_is_accepted_and_served_counter_clockwise(
+    anonymous_client, discussion
+):
     response = post_comment(anonymous_client, discussion, geometry=polygon(SQUARE[::-1]))
     assert response.status_code == 201
+    assert response.json()["geometry"]["coordinates"] == [SQUARE]
 
 
 def bowtie():
