@@ -119,7 +119,7 @@ def main() -> None:
         REDIS_URL=args.redis,
         DEBUG="0",
         LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="bench.bench_settings",
+        DJANGO_SETTINGS_MODULE="tests.engage.live_settings",
     )
     manage("migrate", "--no-input", env=env)
     out = subprocess_output(env)

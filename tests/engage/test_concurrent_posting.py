@@ -25,7 +25,7 @@ def embedded(tmp_path_factory):
         DATABASE_URL=f"spatialite:///{folder}/db.sqlite3",
         REDIS_URL="",
         DEBUG="0",
-        DJANGO_SETTINGS_MODULE="bench.bench_settings",  # the real settings, rate limits lifted
+        DJANGO_SETTINGS_MODULE="tests.engage.live_settings",  # rate limits lifted
     )
     manage("migrate", "--no-input", env=env)
     manage("shell", "-c", CREATE_DISCUSSION, env=env)

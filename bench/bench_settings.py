@@ -1,5 +1,0 @@
-"""The real settings with the engagement rate limits lifted (the bench posts from one address)."""
-
-from config.settings import *  # noqa: F403
-
-ENGAGE_RATE_LIMITS = {"comment": (10**9, 60), "reaction": (10**9, 60), "flag": (10**9, 60)}
