@@ -26,7 +26,7 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.live_server import free_port, live_server, manage, server_env  # noqa: E402
+from tests.live_server import free_port, manage, server_env  # noqa: E402
 
 CREATE = (
     "from engage.services import discussion_create;"
@@ -59,7 +59,11 @@ def percentiles(samples: list[float]) -> str:
 async def fan_out(ws_url: str, post_url: str, clients: int, events: int, pace: float) -> tuple:
     sockets = []
     for _ in range(clients):
-        sockets.append(await websockets.connect(ws_url, origin="http://127.0.0.1", max_queue=None))
+        sockets.append(
+            await websockets.connect(
+                ws_url, origin="http://127.0.0.1", max_queue=None, open_timeout=60
+            )
+        )
     started: dict[str, float] = {}
     latencies: list[float] = []
 
@@ -127,8 +131,11 @@ def main() -> None:
     layer = "Redis pub/sub" if args.redis else "in-memory"
     print(f"fan-out, {layer} layer, {args.workers} worker(s), {args.events} events per run")
 
-    floor_env = {**env}
-    with floor_server(floor_env) as floor_url, live_server(env, workers=args.workers) as server:
+    with (
+        uvicorn_server("bench.floor_app:app", env) as floor_url,
+        uvicorn_server("config.asgi:application", env, workers=args.workers) as server_url,
+    ):
+        ws_url = server_url.replace("http", "ws", 1)
         for clients in args.clients:
             latencies, missed = asyncio.run(
                 fan_out(
@@ -142,8 +149,8 @@ def main() -> None:
             print(f"  N={clients:5d} floor (bare ASGI)  {percentiles(latencies)}  missed {missed}")
             latencies, missed = asyncio.run(
                 fan_out(
-                    f"{server.ws_url}/ws/discussions/{discussion}/",
-                    f"{server.url}/api/engage/discussions/{discussion}/comments/",
+                    f"{ws_url}/ws/discussions/{discussion}/",
+                    f"{server_url}/api/engage/discussions/{discussion}/comments/",
                     clients,
                     args.events,
                     args.pace,
@@ -151,7 +158,7 @@ def main() -> None:
             )
             print(f"  N={clients:5d} engage            {percentiles(latencies)}  missed {missed}")
         rate = posting_rate(
-            f"{server.url}/api/engage/discussions/{discussion}/comments/", args.posts, 16
+            f"{server_url}/api/engage/discussions/{discussion}/comments/", args.posts, 16
         )
         print(f"  comments stored per second (16 in flight, no live clients): {rate:.0f}")
 
@@ -171,9 +178,12 @@ def subprocess_output(env: dict) -> str:
     return result.stdout
 
 
-class floor_server:  # noqa: N801 - used as a context manager like live_server
-    def __init__(self, env: dict) -> None:
-        self.env = env
+class uvicorn_server:  # noqa: N801 - a context manager
+    """uvicorn on a free port, logging only warnings (tests.live_server pipes its output, which
+    blocks the server once 1000 "connection open" lines fill the pipe)."""
+
+    def __init__(self, app: str, env: dict, workers: int = 1) -> None:
+        self.app, self.env, self.workers = app, env, workers
 
     def __enter__(self) -> str:
         import subprocess
@@ -184,9 +194,13 @@ class floor_server:  # noqa: N801 - used as a context manager like live_server
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "bench.floor_app:app",
+                self.app,
                 "--port",
                 str(self.port),
+                "--workers",
+                str(self.workers),
+                "--ws-max-size",
+                "65536",
                 "--no-access-log",
                 "--log-level",
                 "warning",
@@ -202,7 +216,7 @@ class floor_server:  # noqa: N801 - used as a context manager like live_server
                 return url
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("floor server did not start") from None
+                    raise RuntimeError(f"{self.app} did not start") from None
                 time.sleep(0.2)
 
     def __exit__(self, *exc) -> None:
