@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from ninja import Router
 from ninja.utils import check_csrf
 
@@ -179,24 +181,48 @@ def discussion_detail(request: HttpRequest, discussion_id: int):
 @router.get("/discussions/{int:discussion_id}/comments/", response={200: CommentPageOut, **ERRORS})
 @answers_problems
 def comment_list(request: HttpRequest, discussion_id: int):
-    """Published comments in order. ``?after=<id>`` returns those after that id (the backfill a
-    reconnecting client asks for); ``?limit=`` (1–200, default 50); follow ``next_after``."""
+    """Published comments in id order. ``?after=<id>``: those after that id (the backfill a
+    reconnecting client asks for); ``?limit=`` (1–200, default 50); follow ``next_after`` while
+    ``has_more``. ``?changed_since=<as_of of an earlier answer>`` instead: every comment created,
+    edited, withdrawn, hidden or approved since then, oldest change first, non-published ones
+    without content (so a page that was away removes or updates them)."""
+    as_of = timezone.now()  # before the query: a change during it shows up next time
     discussion = _discussion(discussion_id)
     after, limit = request.GET.get("after"), request.GET.get("limit")
+    changed_since = request.GET.get("changed_since")
     if after is not None and not after.isdigit():
         raise Problem.of("after", "Must be a comment id.")
     if limit is not None and not (limit.isdigit() and 1 <= int(limit) <= selectors.MAX_PAGE_SIZE):
         raise Problem.of("limit", f"Must be between 1 and {selectors.MAX_PAGE_SIZE}.")
-    rows, has_more = selectors.comment_list_published(
-        discussion=discussion,
-        after=int(after) if after is not None else None,
-        limit=int(limit) if limit else selectors.PAGE_SIZE,
-    )
+    page_size = int(limit) if limit else selectors.PAGE_SIZE
+    if changed_since is not None:
+        if after is not None:
+            raise Problem.of("changed_since", "Use either after or changed_since, not both.")
+        try:
+            since = parse_datetime(changed_since.replace(" ", "+"))
+        except ValueError:
+            since = None
+        if since is None or since.tzinfo is None:
+            raise Problem.of(
+                "changed_since", "Must be an ISO 8601 time with a zone, e.g. an as_of value."
+            )
+        rows, has_more = selectors.comment_list_changed(
+            discussion=discussion, since=since, limit=page_size
+        )
+        next_after = None
+    else:
+        rows, has_more = selectors.comment_list_published(
+            discussion=discussion,
+            after=int(after) if after is not None else None,
+            limit=page_size,
+        )
+        next_after = rows[-1].pk if rows else (int(after) if after else None)
     return JsonResponse(
         {
             "items": [comment_out(c) for c in rows],
-            "next_after": rows[-1].pk if rows else (int(after) if after else None),
+            "next_after": next_after,
             "has_more": has_more,
+            "as_of": as_of.isoformat(),
         }
     )
 

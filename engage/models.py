@@ -120,10 +120,17 @@ class Comment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Last time anything a reader sees changed (created, edited, status); set by the services.
+    # ``?changed_since=`` on the comment list reads it, so a page that was away learns of edits,
+    # hides and late approvals too.
+    changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["pk"]
-        indexes = [models.Index(fields=["discussion", "status", "id"])]
+        indexes = [
+            models.Index(fields=["discussion", "status", "id"]),
+            models.Index(fields=["discussion", "changed_at"]),
+        ]
         permissions = [("moderate_comment", "Can moderate comments")]
 
     def __str__(self) -> str:

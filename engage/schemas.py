@@ -73,6 +73,7 @@ class CommentOut(Schema):
     landuse: list[LandUseAnswerOut]
     created_at: datetime
     edited_at: datetime | None
+    changed_at: datetime
     reactions: ReactionCountsOut
 
 
@@ -84,6 +85,7 @@ class CommentPageOut(Schema):
     items: list[CommentOut]
     next_after: int | None
     has_more: bool
+    as_of: datetime
 
 
 def render_body_html(body: str) -> str:
@@ -151,6 +153,7 @@ def comment_out(
         landuse=comment.landuse if published else [],
         created_at=comment.created_at,
         edited_at=comment.edited_at,
+        changed_at=comment.changed_at,
         reactions=ReactionCountsOut(
             agree=getattr(comment, "agree_count", agree),
             disagree=getattr(comment, "disagree_count", disagree),

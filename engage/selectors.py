@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from engage.models import Comment, Discussion, FeedbackCategory
@@ -41,6 +43,24 @@ def comment_list_published(
         queryset = queryset.filter(pk__gt=after)
     rows = list(
         _with_reaction_counts(queryset.select_related("category")).order_by("pk")[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def comment_list_changed(
+    *, discussion: Discussion, since: datetime, limit: int = MAX_PAGE_SIZE
+) -> tuple[list[Comment], bool]:
+    """Comments a reader may have seen or may now see that changed at or after ``since``
+    (created, edited, withdrawn, hidden, approved), oldest change first; (page, has_more).
+    Pending comments are left out; the others go through ``comment_out``, which shows the
+    content of published ones only."""
+    queryset = Comment.objects.filter(discussion=discussion, changed_at__gte=since).exclude(
+        status=Comment.Status.PENDING
+    )
+    rows = list(
+        _with_reaction_counts(queryset.select_related("category")).order_by("changed_at", "pk")[
+            : limit + 1
+        ]
     )
     return rows[:limit], len(rows) > limit
 

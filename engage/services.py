@@ -370,8 +370,8 @@ def comment_edit(*, comment: Comment, participant: Participant, body: str) -> Co
     text = clean_body(body)
     with transaction.atomic():
         comment.body = text
-        comment.edited_at = timezone.now()
-        comment.save(update_fields=["body", "edited_at"])
+        comment.edited_at = comment.changed_at = timezone.now()
+        comment.save(update_fields=["body", "edited_at", "changed_at"])
         if comment.status == Comment.Status.PUBLISHED:
             _broadcast_comment(comment, "comment.updated")
     return comment
@@ -396,8 +396,8 @@ def _comment_change_status(*, comment: Comment, status: str) -> Comment:
     with transaction.atomic():
         was_public = comment.status == Comment.Status.PUBLISHED
         comment.status = status
-        comment.status_changed_at = timezone.now()
-        comment.save(update_fields=["status", "status_changed_at"])
+        comment.status_changed_at = comment.changed_at = timezone.now()
+        comment.save(update_fields=["status", "status_changed_at", "changed_at"])
         # Everyone who could see it learns of the change; a pending comment that is approved
         # arrives as new (clients upsert by id either way).
         if was_public or status == Comment.Status.PUBLISHED:

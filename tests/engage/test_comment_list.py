@@ -93,3 +93,46 @@ def test_the_discussion_list_shows_published_discussions_with_their_categories(
     assert item["plan_area"]["type"] == "MultiPolygon"
     detail = anonymous_client.get(f"/api/engage/discussions/{shown.pk}/")
     assert detail.json() == item
+
+
+def test_changed_since_tells_a_returning_page_about_edits_hides_and_late_approvals(
+    resident_client, moderator, db
+):
+    discussion = open_discussion(moderation="pre")
+    mod = Participant(user=moderator, key="u:m")
+    first = Comment.objects.get(pk=post_comment(resident_client, discussion).json()["id"])
+    services.comment_set_status(comment=first, status="published", actor=mod)
+    late = Comment.objects.get(pk=post_comment(resident_client, discussion).json()["id"])
+    page = resident_client.get(comments_url(discussion)).json()
+    as_of = page["as_of"]
+
+    # While the page is away: the first comment is edited then hidden, the older pending one
+    # is approved, and a newer one is posted and approved.
+    resident_client.patch(
+        f"/api/engage/comments/{first.pk}/",
+        data='{"body": "edited"}',
+        content_type="application/json",
+    )
+    first.refresh_from_db()
+    services.comment_set_status(comment=first, status="hidden", actor=mod)
+    services.comment_set_status(comment=late, status="published", actor=mod)
+
+    changed = resident_client.get(comments_url(discussion), {"changed_since": as_of}).json()
+    by_id = {item["id"]: item for item in changed["items"]}
+    assert by_id[first.pk]["status"] == "hidden" and by_id[first.pk]["body"] == ""
+    assert by_id[late.pk]["status"] == "published" and by_id[late.pk]["body"]
+    assert changed["as_of"] > as_of
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?changed_since=yesterday",
+        "?changed_since=2026-01-01T00:00:00",
+        "?after=1&changed_since=2026-01-01T00:00:00Z",
+    ],
+)
+def test_a_bad_changed_since_is_refused(anonymous_client, discussion, query):
+    response = anonymous_client.get(comments_url(discussion) + query)
+    assert response.status_code == 400
+    assert error_fields(response) == {"changed_since"}
