@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -138,7 +139,7 @@ def discussion_set_categories(
             )
             try:
                 category.full_clean(exclude=["discussion"], validate_unique=False)
-            except Exception as exc:  # ValidationError
+            except ValidationError as exc:
                 raise Problem.of("categories", f"{spec.slug!r}: {exc}") from None
             FeedbackCategory.objects.update_or_create(
                 discussion=discussion,
