@@ -56,6 +56,12 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
 _POSTGIS_SCHEMES = {"postgis", "postgres", "postgresql"}
 
 
+# Concurrent writers under ASGI (one thread per request): a deferred transaction that reads
+# before it writes fails at once with "database is locked"; BEGIN IMMEDIATE waits its turn
+# (up to ``timeout`` seconds) instead. tests/engage/test_concurrent_posting.py shows the case.
+SPATIALITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+
+
 def database_from_url(url: str, *, name: str, default_path: Path, pool: bool = True) -> dict:
     """Turn ``DATABASE_URL`` into a Django ``DATABASES['default']`` entry.
 
@@ -66,6 +72,7 @@ def database_from_url(url: str, *, name: str, default_path: Path, pool: bool = T
         return {
             "ENGINE": "django.contrib.gis.db.backends.spatialite",
             "NAME": str(default_path),
+            "OPTIONS": dict(SPATIALITE_OPTIONS),
         }
     try:
         parts = urlsplit(url)
@@ -79,7 +86,11 @@ def database_from_url(url: str, *, name: str, default_path: Path, pool: bool = T
             raise ConfigError(
                 f"{name} must be spatialite:///absolute/path.sqlite3 (three slashes, absolute path)"
             )
-        return {"ENGINE": "django.contrib.gis.db.backends.spatialite", "NAME": path}
+        return {
+            "ENGINE": "django.contrib.gis.db.backends.spatialite",
+            "NAME": path,
+            "OPTIONS": dict(SPATIALITE_OPTIONS),
+        }
     if scheme in _POSTGIS_SCHEMES:
         database = unquote(parts.path.lstrip("/"))
         if not database or "/" in database:

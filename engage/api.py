@@ -1,5 +1,387 @@
-"""HTTP JSON endpoints of `engage` (mounted under /api/engage/)."""
+"""HTTP JSON endpoints of `engage` (mounted under /api/engage/).
 
+Thin: parse, build the :class:`~engage.rules.Participant`, throttle, call one service or
+selector, respond. Every refusal has the body ``{"errors": [{"field", "message"}]}``
+(docs/api-errors.md). Request bodies are parsed here rather than by ninja so that size, depth,
+NaN/Infinity, unknown fields and type errors all answer in that one shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from ninja import Router
+from ninja.utils import check_csrf
+
+from engage import selectors, services
+from engage.models import Comment, Flag, Reaction
+from engage.rules import Participant
+from engage.schemas import (
+    CommentCreatedOut,
+    CommentOut,
+    CommentPageOut,
+    DiscussionOut,
+    ErrorsOut,
+    comment_out,
+    discussion_out,
+    geometry_out,
+    render_body_html,
+)
+from engage.validation import Problem
 
 router = Router(tags=["engage"])
+
+MAX_BODY_BYTES = 128 * 1024  # a 2000-vertex polygon and a 5000-character comment fit
+EDIT_TOKEN_HEADER = "X-Edit-Token"  # noqa: S105 - a header name
+
+ERRORS = {400: ErrorsOut, 403: ErrorsOut, 404: ErrorsOut, 409: ErrorsOut, 413: ErrorsOut,
+          429: ErrorsOut}  # fmt: skip
+
+
+def problem_response(problem: Problem) -> JsonResponse:
+    response = JsonResponse({"errors": problem.errors}, status=problem.status)
+    for name, value in problem.headers.items():
+        response[name] = value
+    return response
+
+
+def answers_problems(view):
+    """Turn a :class:`Problem` raised anywhere below into its JSON error response."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Problem as problem:
+            return problem_response(problem)
+
+    return wrapper
+
+
+def _no_constants(name: str) -> float:
+    raise Problem.of("body", f"{name} is not valid JSON.")
+
+
+def read_json(request: HttpRequest, *, allowed: set[str]) -> dict[str, Any]:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        raise Problem.of(
+            "body", f"The request body must be at most {MAX_BODY_BYTES} bytes.", status=413
+        )
+    try:
+        data = json.loads(request.body or b"{}", parse_constant=_no_constants)
+    except (ValueError, RecursionError):
+        raise Problem.of("body", "The request body must be a JSON object.") from None
+    if not isinstance(data, dict):
+        raise Problem.of("body", "The request body must be a JSON object.")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise Problem(
+            errors=[{"field": name, "message": "Unknown field."} for name in unknown[:20]]
+        )
+    return data
+
+
+def _int_or_none(data: dict, name: str) -> int | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Problem.of(name, "Must be a comment id (an integer).")
+    return value
+
+
+def _str_or_none(data: dict, name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise Problem.of(name, "Must be text.")
+    return value
+
+
+def participant(request: HttpRequest, *, needs_key: bool = False) -> Participant:
+    """Who is acting. Signed-in requests must pass Django's CSRF check (the session cookie is an
+    ambient credential); anonymous identity for reactions and flags is the session."""
+    user = request.user if request.user.is_authenticated else None
+    if user is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if check_csrf(request) is not None:
+            raise Problem.of("csrf", "CSRF token missing or incorrect.", status=403)
+    if user is not None:
+        key = f"u:{user.pk}"
+    else:
+        if needs_key and not request.session.session_key:
+            request.session["engage"] = 1  # not empty, so the cookie is set
+            request.session.save()
+        session_key = request.session.session_key
+        key = services.anonymous_key(session_key) if session_key else ""
+    return Participant(
+        user=user,
+        key=key,
+        ip_hash=services.ip_hash(request.META.get("REMOTE_ADDR", "")),
+        edit_token=request.headers.get(EDIT_TOKEN_HEADER, ""),
+    )
+
+
+def _discussion(discussion_id: int):
+    discussion = selectors.discussion_get_published(discussion_id=discussion_id)
+    if discussion is None:
+        raise Problem.of("discussion", "No such discussion.", status=404)
+    return discussion
+
+
+def _comment(comment_id: int) -> Comment:
+    comment = selectors.comment_get(comment_id=comment_id)
+    if comment is None or not comment.discussion.is_published:
+        raise Problem.of("comment", "No such comment.", status=404)
+    return comment
+
+
+def _body_schema(properties: dict, required: list[str] | None = None) -> dict:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": properties,
+                        "required": required or [],
+                        "additionalProperties": False,
+                    }
+                }
+            },
+        }
+    }
+
+
+# --- Discussions --------------------------------------------------------------------------
+
+
+@router.get("/discussions/", response=list[DiscussionOut])
+def discussion_list(request: HttpRequest):
+    """Published discussions (``is_open`` tells whether they accept comments now)."""
+    return JsonResponse(
+        [discussion_out(d) for d in selectors.discussion_list_published()], safe=False
+    )
+
+
+@router.get("/discussions/{int:discussion_id}/", response={200: DiscussionOut, **ERRORS})
+@answers_problems
+def discussion_detail(request: HttpRequest, discussion_id: int):
+    return JsonResponse(discussion_out(_discussion(discussion_id)))
+
+
+# --- Comments -----------------------------------------------------------------------------
+
+
+@router.get("/discussions/{int:discussion_id}/comments/", response={200: CommentPageOut, **ERRORS})
+@answers_problems
+def comment_list(request: HttpRequest, discussion_id: int):
+    """Published comments in id order. ``?after=<id>``: those after that id (the backfill a
+    reconnecting client asks for); ``?limit=`` (1–200, default 50); follow ``next_after`` while
+    ``has_more``. ``?changed_since=<as_of of an earlier answer>`` instead: every comment created,
+    edited, withdrawn, hidden or approved since then, oldest change first, non-published ones
+    without content (so a page that was away removes or updates them)."""
+    as_of = timezone.now()  # before the query: a change during it shows up next time
+    discussion = _discussion(discussion_id)
+    after, limit = request.GET.get("after"), request.GET.get("limit")
+    changed_since = request.GET.get("changed_since")
+    if after is not None and not after.isdigit():
+        raise Problem.of("after", "Must be a comment id.")
+    if limit is not None and not (limit.isdigit() and 1 <= int(limit) <= selectors.MAX_PAGE_SIZE):
+        raise Problem.of("limit", f"Must be between 1 and {selectors.MAX_PAGE_SIZE}.")
+    page_size = int(limit) if limit else selectors.PAGE_SIZE
+    if changed_since is not None:
+        if after is not None:
+            raise Problem.of("changed_since", "Use either after or changed_since, not both.")
+        try:
+            since = parse_datetime(changed_since.replace(" ", "+"))
+        except ValueError:
+            since = None
+        if since is None or since.tzinfo is None:
+            raise Problem.of(
+                "changed_since", "Must be an ISO 8601 time with a zone, e.g. an as_of value."
+            )
+        rows, has_more = selectors.comment_list_changed(
+            discussion=discussion, since=since, limit=page_size
+        )
+        next_after = None
+    else:
+        rows, has_more = selectors.comment_list_published(
+            discussion=discussion,
+            after=int(after) if after is not None else None,
+            limit=page_size,
+        )
+        next_after = rows[-1].pk if rows else (int(after) if after else None)
+    return JsonResponse(
+        {
+            "items": [comment_out(c) for c in rows],
+            "next_after": next_after,
+            "has_more": has_more,
+            "as_of": as_of.isoformat(),
+        }
+    )
+
+
+COMMENT_FIELDS = {"body", "parent", "geometry", "category", "display_name", "website"}
+
+
+@router.post(
+    "/discussions/{int:discussion_id}/comments/",
+    response={201: CommentCreatedOut, **ERRORS},
+    openapi_extra=_body_schema(
+        {
+            "body": {"type": "string", "maxLength": 5000},
+            "parent": {"type": ["integer", "null"]},
+            "geometry": {
+                "type": ["object", "null"],
+                "description": "GeoJSON Point, LineString or Polygon in WGS84 (RFC 7946)",
+            },
+            "category": {"type": ["string", "null"]},
+            "display_name": {"type": ["string", "null"], "maxLength": 60},
+            "website": {"type": "string", "description": "honeypot: leave empty"},
+        },
+        ["body"],
+    ),
+)
+@answers_problems
+def comment_create(request: HttpRequest, discussion_id: int):
+    """Post a comment. 201 means stored. Anonymous authors get ``edit_token`` once: send it in
+    the ``X-Edit-Token`` header to edit or withdraw the comment."""
+    who = participant(request)
+    services.throttle(action="comment", participant=who)
+    discussion = _discussion(discussion_id)
+    data = read_json(request, allowed=COMMENT_FIELDS)
+    comment, token = services.comment_create(
+        discussion=discussion,
+        participant=who,
+        body=data.get("body"),
+        display_name=_str_or_none(data, "display_name"),
+        parent_id=_int_or_none(data, "parent"),
+        geometry=data.get("geometry"),
+        category=_str_or_none(data, "category"),
+        honeypot=data.get("website") or "",
+    )
+    return JsonResponse({**comment_out(comment, for_author=True), "edit_token": token}, status=201)
+
+
+@router.patch(
+    "/comments/{int:comment_id}/",
+    response={200: CommentOut, **ERRORS},
+    openapi_extra=_body_schema({"body": {"type": "string", "maxLength": 5000}}, ["body"]),
+)
+@answers_problems
+def comment_edit(request: HttpRequest, comment_id: int):
+    """Edit your own comment's body within the discussion's edit window (signed in: your
+    session; anonymous: the ``X-Edit-Token`` header). The comment shows ``edited_at``."""
+    who = participant(request)
+    comment = _comment(comment_id)
+    data = read_json(request, allowed={"body"})
+    comment = services.comment_edit(comment=comment, participant=who, body=data.get("body"))
+    return JsonResponse(comment_out(comment, for_author=True))
+
+
+@router.delete("/comments/{int:comment_id}/", response={200: CommentOut, **ERRORS})
+@answers_problems
+def comment_withdraw(request: HttpRequest, comment_id: int):
+    """Withdraw your own comment within the edit window; it disappears from the thread."""
+    who = participant(request)
+    comment = services.comment_withdraw(comment=_comment(comment_id), participant=who)
+    return JsonResponse(comment_out(comment))
+
+
+# --- Reactions and flags ------------------------------------------------------------------
+
+
+@router.post(
+    "/comments/{int:comment_id}/reactions/",
+    response={200: dict, **ERRORS},
+    openapi_extra=_body_schema(
+        {"value": {"type": ["string", "null"], "enum": [*Reaction.Value.values, None]}},
+        ["value"],
+    ),
+)
+@answers_problems
+def reaction_set(request: HttpRequest, comment_id: int):
+    """Agree or disagree (once per person; sending again changes it, ``null`` removes it).
+    Answers the counts and your reaction."""
+    who = participant(request, needs_key=True)
+    services.throttle(action="reaction", participant=who)
+    comment = _comment(comment_id)
+    data = read_json(request, allowed={"value"})
+    if "value" not in data:
+        raise Problem.of("value", "Required: 'agree', 'disagree' or null.")
+    value = _str_or_none(data, "value")
+    return JsonResponse(services.reaction_set(comment=comment, participant=who, value=value))
+
+
+@router.post(
+    "/comments/{int:comment_id}/flags/",
+    response={201: dict, 200: dict, **ERRORS},
+    openapi_extra=_body_schema(
+        {
+            "reason": {"type": "string", "enum": Flag.Reason.values},
+            "details": {"type": "string", "maxLength": 1000},
+        },
+        ["reason"],
+    ),
+)
+@answers_problems
+def flag_create(request: HttpRequest, comment_id: int):
+    """Report a comment to the moderators. 201 the first time, 200 when you already did."""
+    who = participant(request, needs_key=True)
+    services.throttle(action="flag", participant=who)
+    comment = _comment(comment_id)
+    data = read_json(request, allowed={"reason", "details"})
+    flag, created = services.flag_create(
+        comment=comment,
+        participant=who,
+        reason=_str_or_none(data, "reason") or "",
+        details=_str_or_none(data, "details") or "",
+    )
+    return JsonResponse({"id": flag.pk, "reason": flag.reason}, status=201 if created else 200)
+
+
+# --- Pinned feedback for the map ----------------------------------------------------------
+
+
+@router.get("/discussions/{int:discussion_id}/feedback.geojson", response={200: dict, **ERRORS})
+@answers_problems
+def feedback_geojson(request: HttpRequest, discussion_id: int) -> HttpResponse:
+    """Published pinned comments as an RFC 7946 FeatureCollection; ``?category=<slug>``."""
+    discussion = _discussion(discussion_id)
+    category = None
+    slug = request.GET.get("category")
+    if slug:
+        category = discussion.categories.filter(slug=slug).first()
+        if category is None:
+            raise Problem.of("category", "Unknown category for this discussion.")
+    features = [
+        {
+            "type": "Feature",
+            "id": comment.pk,
+            "geometry": geometry_out(comment.geometry),
+            "properties": {
+                "id": comment.pk,
+                "display_name": comment.display_name,
+                "body": comment.body,
+                "body_html": render_body_html(comment.body),
+                "category": comment.category.slug if comment.category_id else None,
+                "colour": comment.category.colour if comment.category_id else None,
+                "zoning_code": comment.zoning_code,
+                "future_land_use_code": comment.future_land_use_code,
+                "created_at": comment.created_at.isoformat(),
+                "agree": comment.agree_count,
+                "disagree": comment.disagree_count,
+            },
+        }
+        for comment in selectors.feedback_pinned(discussion=discussion, category=category)
+    ]
+    return JsonResponse(
+        {"type": "FeatureCollection", "features": features},
+        content_type="application/geo+json",
+    )

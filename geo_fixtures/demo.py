@@ -16,6 +16,7 @@ from django.db import transaction
 from wagtail.models import Locale, Page, Site
 
 from cms.models import HomePage
+from geo_fixtures.demo_discussions import ensure_demo_discussions
 from geo_fixtures.demo_layers import ensure_layers
 from geo_fixtures.demo_pages import ensure_demo_pages
 
@@ -79,4 +80,5 @@ def load_demo(log: Log) -> DemoLogin:
     ensure_layers(log)
     home = ensure_home_page(log)
     ensure_demo_pages(log, home=home)
+    ensure_demo_discussions(log)
     return login

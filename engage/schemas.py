@@ -1,0 +1,161 @@
+"""Output shapes shared by the JSON API and the live events: a client renders a comment from a
+``GET`` and from a WebSocket event with the same code."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import nh3
+from django.utils.html import urlize
+from ninja import Schema
+
+from engage.models import Comment, Discussion, FeedbackCategory
+
+
+class ErrorItem(Schema):
+    field: str
+    message: str
+
+
+class ErrorsOut(Schema):
+    errors: list[ErrorItem]
+
+
+class CategoryOut(Schema):
+    slug: str
+    label: str
+    colour: str
+    icon: str
+
+
+class DiscussionOut(Schema):
+    id: int
+    title: str
+    page_url: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    is_open: bool
+    moderation: str
+    allow_anonymous: bool
+    max_reply_depth: int
+    edit_window_seconds: int
+    plan_area: dict | None
+    categories: list[CategoryOut]
+
+
+class LandUseAnswerOut(Schema):
+    layer_slug: str
+    layer_title: str
+    kind: str
+    code: str
+    label: str
+    colour: str
+
+
+class ReactionCountsOut(Schema):
+    agree: int = 0
+    disagree: int = 0
+
+
+class CommentOut(Schema):
+    id: int
+    discussion: int
+    parent: int | None
+    depth: int
+    status: str
+    display_name: str
+    signed_in: bool
+    body: str
+    body_html: str
+    category: str | None
+    geometry: dict | None
+    landuse: list[LandUseAnswerOut]
+    created_at: datetime
+    edited_at: datetime | None
+    changed_at: datetime
+    reactions: ReactionCountsOut
+
+
+class CommentCreatedOut(CommentOut):
+    edit_token: str | None = None
+
+
+class CommentPageOut(Schema):
+    items: list[CommentOut]
+    next_after: int | None
+    has_more: bool
+    as_of: datetime
+
+
+def render_body_html(body: str) -> str:
+    """The body as safe HTML: everything escaped, http(s) links and e-mail addresses made
+    clickable (rel="nofollow ugc noopener"), line breaks kept. nh3 then allows only ``a`` and
+    ``br`` as a second line of defence."""
+    linked = urlize(body, nofollow=True, autoescape=True).replace("\n", "<br>")
+    return nh3.clean(
+        linked,
+        tags={"a", "br"},
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow ugc noopener",
+    )
+
+
+def geometry_out(geometry) -> dict | None:
+    return json.loads(geometry.json) if geometry is not None else None
+
+
+def category_out(category: FeedbackCategory) -> dict:
+    return CategoryOut(
+        slug=category.slug, label=category.label, colour=category.colour, icon=category.icon
+    ).model_dump(mode="json")
+
+
+def discussion_out(discussion: Discussion) -> dict:
+    return DiscussionOut(
+        id=discussion.pk,
+        title=discussion.title,
+        page_url=discussion.page_url,
+        opens_at=discussion.opens_at,
+        closes_at=discussion.closes_at,
+        is_open=discussion.is_open,
+        moderation=discussion.moderation,
+        allow_anonymous=discussion.allow_anonymous,
+        max_reply_depth=discussion.max_reply_depth,
+        edit_window_seconds=int(discussion.edit_window.total_seconds()),
+        plan_area=geometry_out(discussion.plan_area),
+        categories=[category_out(c) for c in discussion.categories.all()],
+    ).model_dump(mode="json")
+
+
+def comment_out(
+    comment: Comment, *, agree: int = 0, disagree: int = 0, for_author: bool = False
+) -> dict:
+    """The public view of a comment. A comment that is not published keeps its id and status
+    (so open pages can remove or mark it) but shows no content, except to its author (the
+    answer to their own POST or PATCH, e.g. while it waits for pre-moderation)."""
+    published = comment.status == Comment.Status.PUBLISHED or (
+        for_author and comment.status == Comment.Status.PENDING
+    )
+    return CommentOut(
+        id=comment.pk,
+        discussion=comment.discussion_id,
+        parent=comment.parent_id,
+        depth=comment.depth,
+        status=comment.status,
+        display_name=comment.display_name if published else "",
+        signed_in=comment.author_id is not None,
+        body=comment.body if published else "",
+        body_html=render_body_html(comment.body) if published else "",
+        category=comment.category.slug if published and comment.category_id else None,
+        geometry=geometry_out(comment.geometry) if published else None,
+        landuse=comment.landuse if published else [],
+        created_at=comment.created_at,
+        edited_at=comment.edited_at,
+        changed_at=comment.changed_at,
+        reactions=ReactionCountsOut(
+            agree=getattr(comment, "agree_count", agree),
+            disagree=getattr(comment, "disagree_count", disagree),
+        ),
+    ).model_dump(mode="json")
