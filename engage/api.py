@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from ninja import Router
 from ninja.utils import check_csrf
 
+from engage import rules as policy
 from engage import selectors, services
 from engage.models import Comment, Flag, Reaction
 from engage.rules import Participant
@@ -27,10 +28,15 @@ from engage.schemas import (
     CommentPageOut,
     DiscussionOut,
     ErrorsOut,
+    ModerationLogEntryOut,
+    StaffCommentOut,
+    StaffQueueOut,
     comment_out,
     discussion_out,
     geometry_out,
+    log_entry_out,
     render_body_html,
+    staff_comment_out,
 )
 from engage.validation import Problem
 
@@ -385,3 +391,141 @@ def feedback_geojson(request: HttpRequest, discussion_id: int) -> HttpResponse:
         {"type": "FeatureCollection", "features": features},
         content_type="application/geo+json",
     )
+
+
+# --- Staff: moderation ----------------------------------------------------------------------
+# Every staff endpoint checks its permission on every request (session + CSRF for writes);
+# anonymous and ordinary users get 403. No token grants access: export links need a session.
+
+
+def staff(request: HttpRequest, *, may) -> Participant:
+    """The acting staff member, or a 403 (anonymous included)."""
+    who = participant(request)
+    if not may(who):
+        raise Problem.of("user", "You do not have permission to do this.", status=403)
+    return who
+
+
+def _staff_comment(comment_id: int) -> Comment:
+    comment = selectors.comment_get_for_staff(comment_id=comment_id)
+    if comment is None:
+        raise Problem.of("comment", "No such comment.", status=404)
+    return comment
+
+
+def _page_param(request: HttpRequest, name: str, default: int, highest: int) -> int:
+    value = request.GET.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) > highest:
+        raise Problem.of(name, f"Must be a whole number from 0 to {highest}.")
+    return int(value)
+
+
+@router.get("/moderation/queue/", response={200: StaffQueueOut, **ERRORS}, tags=["staff"])
+@answers_problems
+def moderation_queue(request: HttpRequest):
+    """Staff: comments needing attention (pending, or with open flags; ``?status=`` for any),
+    pending first, then by number of open flags. Filters: ``discussion``, ``status`` (comma
+    separated), ``category``, ``since``/``until`` (dates), ``zoning_code``,
+    ``future_land_use_code``, ``bbox``, ``flagged``; paging ``offset``, ``limit`` (≤ 200)."""
+    staff(request, may=policy.can_moderate)
+    filters = selectors.FeedbackFilters.from_query(request.GET, ignore={"offset", "limit"})
+    offset = _page_param(request, "offset", 0, 10**9)
+    limit = _page_param(request, "limit", 50, 200) or 50
+    queryset = selectors.moderation_queue(filters=filters)
+    items = [staff_comment_out(c) for c in queryset[offset : offset + limit]]
+    return JsonResponse(
+        {"items": items, "count": queryset.count(), "offset": offset, "limit": limit}
+    )
+
+
+@router.get(
+    "/moderation/comments/{int:comment_id}/",
+    response={200: StaffCommentOut, **ERRORS},
+    tags=["staff"],
+)
+@answers_problems
+def moderation_comment(request: HttpRequest, comment_id: int):
+    """Staff: one comment, whatever its status."""
+    staff(request, may=policy.can_moderate)
+    return JsonResponse(staff_comment_out(_staff_comment(comment_id)))
+
+
+@router.get(
+    "/moderation/comments/{int:comment_id}/log/",
+    response={200: list[ModerationLogEntryOut], **ERRORS},
+    tags=["staff"],
+)
+@answers_problems
+def moderation_log(request: HttpRequest, comment_id: int):
+    """Staff: the audit trail of one comment, oldest first."""
+    staff(request, may=policy.can_moderate)
+    comment = _staff_comment(comment_id)
+    entries = selectors.moderation_log(comment_id=comment.pk)
+    return JsonResponse([log_entry_out(e) for e in entries], safe=False)
+
+
+ACTION_PATHS = {
+    "approve": "approve",
+    "hide": "hide",
+    "reject": "reject",
+    "restore": "restore",
+}
+
+
+@router.post(
+    "/moderation/comments/{int:comment_id}/{action}/",
+    response={200: StaffCommentOut, **ERRORS},
+    tags=["staff"],
+    openapi_extra=_body_schema({"reason": {"type": "string", "maxLength": 500}}),
+)
+@answers_problems
+def moderation_act(request: HttpRequest, comment_id: int, action: str):
+    """Staff: ``approve``, ``hide`` (reason required, shown to readers), ``reject`` (reason
+    required), ``restore``, or ``dismiss-flags``. 409 when the comment is not in a state the
+    action applies to (e.g. already approved)."""
+    who = staff(request, may=policy.can_moderate)
+    if action not in (*ACTION_PATHS, "dismiss-flags"):
+        raise Problem.of("action", "Unknown action.", status=404)
+    comment = _staff_comment(comment_id)
+    data = read_json(request, allowed={"reason"})
+    reason = data.get("reason", "")
+    if action == "dismiss-flags":
+        services.flags_dismiss(comment=comment, actor=who, reason=reason)
+    else:
+        services.comment_moderate(comment=comment, action=action, actor=who, reason=reason)
+    return JsonResponse(staff_comment_out(_staff_comment(comment_id)))
+
+
+@router.post(
+    "/moderation/bulk/",
+    response={200: dict, **ERRORS},
+    tags=["staff"],
+    openapi_extra=_body_schema(
+        {
+            "action": {"type": "string", "enum": list(ACTION_PATHS)},
+            "comments": {"type": "array", "items": {"type": "integer"}, "maxItems": 200},
+            "reason": {"type": "string", "maxLength": 500},
+        },
+        ["action", "comments"],
+    ),
+)
+@answers_problems
+def moderation_bulk(request: HttpRequest):
+    """Staff: one action on many comments, all or nothing (409 names the comments that cannot
+    take it)."""
+    who = staff(request, may=policy.can_moderate)
+    data = read_json(request, allowed={"action", "comments", "reason"})
+    ids = data.get("comments")
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in ids
+    ):
+        raise Problem.of("comments", "Must be a list of comment ids.")
+    action = _str_or_none(data, "action") or ""
+    if action not in ACTION_PATHS:
+        raise Problem.of("action", f"Must be one of: {', '.join(ACTION_PATHS)}.")
+    changed = services.comments_moderate_bulk(
+        comment_ids=ids, action=action, actor=who, reason=data.get("reason", "")
+    )
+    return JsonResponse({"changed": [c.pk for c in changed], "status": changed[0].status})

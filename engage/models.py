@@ -38,6 +38,9 @@ class Discussion(models.Model):
         default=2, validators=[MaxValueValidator(10)]
     )
     edit_window = models.DurationField(default=timedelta(minutes=15))
+    # Words or phrases (one per line) that send a new comment to the moderation queue instead
+    # of publishing it at once; matched case-insensitively as whole words.
+    held_words = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -120,6 +123,8 @@ class Comment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # The reason of the last hide or reject, shown to readers beside "hidden by moderator".
+    moderation_reason = models.CharField(max_length=500, blank=True)
     # Last time anything a reader sees changed (created, edited, status); set by the services.
     # ``?changed_since=`` on the comment list reads it, so a page that was away learns of edits,
     # hides and late approvals too.
@@ -177,10 +182,111 @@ class Flag(models.Model):
     details = models.TextField(blank=True)
     ip_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when a moderator dismisses the flag (kept, not deleted: nothing is lost).
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["comment", "reporter_key"], name="engage_flag_one_per_person"
             )
+        ]
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows are added, never changed or removed through the ORM (a cascade from a deleted
+    discussion still removes them with it)."""
+
+    def update(self, **kwargs):
+        raise TypeError(f"{self.model.__name__} rows are append-only.")
+
+    def delete(self):
+        raise TypeError(f"{self.model.__name__} rows are append-only.")
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} rows are append-only.")
+
+
+class ModerationLogEntry(AppendOnlyModel):
+    """One moderation decision: who, when, what, the status before and after, and why.
+    Written by the moderation services in the transaction of the change itself."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", _("Approved")
+        HIDE = "hide", _("Hidden")
+        REJECT = "reject", _("Rejected")
+        RESTORE = "restore", _("Restored")
+        DISMISS_FLAGS = "dismiss_flags", _("Flags dismissed")
+        HOLD = "hold", _("Held for moderation by the word list")
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="moderation_log")
+    discussion = models.ForeignKey(Discussion, on_delete=models.CASCADE, related_name="+")
+    # None for automatic decisions (the word list); the name is kept if the account goes.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    previous_status = models.CharField(max_length=16, choices=Comment.Status.choices)
+    new_status = models.CharField(max_length=16, choices=Comment.Status.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        default_permissions = ("view",)
+        verbose_name_plural = "moderation log entries"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} #{self.comment_id} by {self.actor_name or 'system'}"
+
+
+class ExportRecord(models.Model):
+    """Who exported which discussion's feedback, when, in which format, with which filters, and
+    how many rows they got. Created before the first byte is sent; ``row_count`` is filled in
+    by the service once the last row has been written."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+        GEOJSON = "geojson", "GeoJSON"
+        GPKG = "gpkg", "GeoPackage"
+        REPORT = "report", _("Summary report")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    discussion = models.ForeignKey(
+        Discussion, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    discussion_title = models.CharField(max_length=200)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    filters = models.JSONField(default=dict, blank=True)
+    personal_data = models.BooleanField(default=False)
+    # Filled in when the last row has been written (None: the download did not finish).
+    row_count = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        default_permissions = ("view",)
+        permissions = [
+            ("export_feedback", "Can export feedback"),
+            ("export_personal_data", "Can export e-mail addresses and IP hashes"),
         ]

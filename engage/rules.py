@@ -7,7 +7,12 @@ not); the second the discussion or comment. Read as policy::
     can_edit_comment  = is_comment_author & within_edit_window & comment_is_visible_to_author
     can_react_to      = comment_is_published & comment_discussion_is_open
     can_flag          = comment_is_published
-    can_moderate      = is_moderator
+    can_moderate      = is_moderator          (engage.moderate_comment; superusers)
+    can_export        = is_exporter           (engage.export_feedback; superusers)
+    can_export_personal_data = is_exporter & has_personal_data_permission
+
+Being staff (``is_staff``) or a Wagtail editor grants none of these: the permissions come
+from the "Moderators" group (``services.moderators_group_ensure``) or are given one by one.
 
 Services check the parts one by one so each refusal names its reason.
 """
@@ -50,14 +55,26 @@ def is_signed_in(participant: Participant) -> bool:
     return participant.user is not None
 
 
-@rules.predicate
-def is_moderator(participant: Participant) -> bool:
+def _has_perm(participant: Participant, permission: str) -> bool:
     user = participant.user
     return bool(
-        user is not None
-        and getattr(user, "is_active", False)
-        and (user.is_staff or user.has_perm("engage.moderate_comment"))
+        user is not None and getattr(user, "is_active", False) and user.has_perm(permission)
     )
+
+
+@rules.predicate
+def is_moderator(participant: Participant) -> bool:
+    return _has_perm(participant, "engage.moderate_comment")
+
+
+@rules.predicate
+def is_exporter(participant: Participant) -> bool:
+    return _has_perm(participant, "engage.export_feedback")
+
+
+@rules.predicate
+def has_personal_data_permission(participant: Participant) -> bool:
+    return _has_perm(participant, "engage.export_personal_data")
 
 
 @rules.predicate
@@ -109,3 +126,5 @@ can_edit_comment = is_comment_author & within_edit_window & comment_is_visible_t
 can_react_to = comment_is_published & comment_discussion_is_open
 can_flag = comment_is_published
 can_moderate = is_moderator
+can_export = is_exporter
+can_export_personal_data = is_exporter & has_personal_data_permission

@@ -10,7 +10,7 @@ import nh3
 from django.utils.html import urlize
 from ninja import Schema
 
-from engage.models import Comment, Discussion, FeedbackCategory
+from engage.models import Comment, Discussion, FeedbackCategory, ModerationLogEntry
 
 
 class ErrorItem(Schema):
@@ -75,6 +75,8 @@ class CommentOut(Schema):
     edited_at: datetime | None
     changed_at: datetime
     reactions: ReactionCountsOut
+    # Why a moderator hid it (readers show "hidden by moderator: <reason>"); "" otherwise.
+    moderation_reason: str = ""
 
 
 class CommentCreatedOut(CommentOut):
@@ -158,4 +160,101 @@ def comment_out(
             agree=getattr(comment, "agree_count", agree),
             disagree=getattr(comment, "disagree_count", disagree),
         ),
+        moderation_reason=(
+            comment.moderation_reason if comment.status == Comment.Status.HIDDEN else ""
+        ),
+    ).model_dump(mode="json")
+
+
+# --- Staff (moderation queue and audit log) ------------------------------------------------
+
+
+class StaffCommentOut(Schema):
+    id: int
+    discussion: int
+    discussion_title: str
+    parent: int | None
+    status: str
+    display_name: str
+    body: str
+    category: str | None
+    geometry: dict | None
+    lon: float | None
+    lat: float | None
+    zoning_code: str
+    zoning_label: str
+    future_land_use_code: str
+    future_land_use_label: str
+    created_at: datetime
+    agree: int
+    disagree: int
+    open_flags: int
+    flags: int
+    moderation_reason: str
+
+
+class StaffQueueOut(Schema):
+    items: list[StaffCommentOut]
+    count: int
+    offset: int
+    limit: int
+
+
+class ModerationLogEntryOut(Schema):
+    id: int
+    comment: int
+    action: str
+    previous_status: str
+    new_status: str
+    reason: str
+    actor: str
+    created_at: datetime
+
+
+def _landuse_label(comment: Comment, kind: str) -> str:
+    return next((a.get("label", "") for a in comment.landuse or [] if a.get("kind") == kind), "")
+
+
+def staff_comment_out(comment: Comment) -> dict:
+    """Everything a moderator needs about one comment, whatever its status. Text is data, not
+    markup: the admin templates escape it and JSON clients must too."""
+    point = None
+    if comment.geometry is not None:
+        geometry = comment.geometry
+        point = geometry if geometry.geom_type == "Point" else geometry.centroid
+    return StaffCommentOut(
+        id=comment.pk,
+        discussion=comment.discussion_id,
+        discussion_title=comment.discussion.title,
+        parent=comment.parent_id,
+        status=comment.status,
+        display_name=comment.display_name,
+        body=comment.body,
+        category=comment.category.slug if comment.category_id else None,
+        geometry=geometry_out(comment.geometry),
+        lon=round(point.x, 7) if point is not None else None,
+        lat=round(point.y, 7) if point is not None else None,
+        zoning_code=comment.zoning_code,
+        zoning_label=_landuse_label(comment, "zoning"),
+        future_land_use_code=comment.future_land_use_code,
+        future_land_use_label=_landuse_label(comment, "future_land_use"),
+        created_at=comment.created_at,
+        agree=getattr(comment, "agree_count", 0),
+        disagree=getattr(comment, "disagree_count", 0),
+        open_flags=getattr(comment, "open_flag_count", 0),
+        flags=getattr(comment, "flag_count", 0),
+        moderation_reason=comment.moderation_reason,
+    ).model_dump(mode="json")
+
+
+def log_entry_out(entry: ModerationLogEntry) -> dict:
+    return ModerationLogEntryOut(
+        id=entry.pk,
+        comment=entry.comment_id,
+        action=entry.action,
+        previous_status=entry.previous_status,
+        new_status=entry.new_status,
+        reason=entry.reason,
+        actor=entry.actor_name or "word list",
+        created_at=entry.created_at,
     ).model_dump(mode="json")

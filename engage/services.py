@@ -7,6 +7,7 @@ Refusals raise :class:`engage.validation.Problem` naming the field and the reaso
 from __future__ import annotations
 
 import math
+import re
 import secrets
 import time
 from collections.abc import Iterable
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -23,7 +25,15 @@ from django.utils.crypto import salted_hmac
 
 from engage import rules as policy
 from engage import selectors
-from engage.models import Comment, Discussion, FeedbackCategory, Flag, Reaction
+from engage.models import (
+    Comment,
+    Discussion,
+    ExportRecord,
+    FeedbackCategory,
+    Flag,
+    ModerationLogEntry,
+    Reaction,
+)
 from engage.realtime import broadcast_on_commit
 from engage.rules import Participant, edit_token_hash
 from engage.schemas import comment_out
@@ -33,6 +43,7 @@ from engage.validation import (
     clean_display_name,
     clean_flag_details,
     geometry_from_geojson,
+    strip_controls,
 )
 from landuse.selectors import point_lookup
 
@@ -335,6 +346,9 @@ def comment_create(
         if discussion.moderation == Discussion.Moderation.PRE
         else Comment.Status.PUBLISHED
     )
+    held_for = held_word_in(discussion=discussion, text=text)
+    if held_for:
+        status = Comment.Status.PENDING
     with transaction.atomic():
         comment = Comment.objects.create(
             discussion=discussion,
@@ -354,7 +368,29 @@ def comment_create(
         )
         if status == Comment.Status.PUBLISHED:
             _broadcast_comment(comment, "comment.created")
+        elif held_for and discussion.moderation == Discussion.Moderation.POST:
+            # Only a hold the word list caused is a decision worth logging.
+            _log(
+                comment=comment,
+                actor=None,
+                action=ModerationLogEntry.Action.HOLD,
+                previous=Comment.Status.PUBLISHED,
+                reason=f"Contains {held_for!r}.",
+            )
     return comment, token
+
+
+def held_words(*, discussion: Discussion) -> list[str]:
+    return [w.strip() for w in discussion.held_words.splitlines() if w.strip()]
+
+
+def held_word_in(*, discussion: Discussion, text: str) -> str:
+    """The first word or phrase of the discussion's word list found in ``text`` (whole words,
+    ignoring case), or ``""``."""
+    for word in held_words(discussion=discussion):
+        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, flags=re.IGNORECASE):
+            return word
+    return ""
 
 
 def _check_author_may_change(*, comment: Comment, participant: Participant) -> None:
@@ -380,43 +416,227 @@ def comment_edit(*, comment: Comment, participant: Participant, body: str) -> Co
 
 def comment_withdraw(*, comment: Comment, participant: Participant) -> Comment:
     _check_author_may_change(comment=comment, participant=participant)
-    return _comment_change_status(comment=comment, status=Comment.Status.WITHDRAWN)
-
-
-# Moderation decisions the moderation issue builds on (its queue and audit log come there).
-MODERATION_TRANSITIONS = {
-    Comment.Status.PENDING: {Comment.Status.PUBLISHED, Comment.Status.REJECTED},
-    Comment.Status.PUBLISHED: {Comment.Status.HIDDEN},
-    Comment.Status.HIDDEN: {Comment.Status.PUBLISHED},
-    Comment.Status.REJECTED: {Comment.Status.PUBLISHED},
-    Comment.Status.WITHDRAWN: set(),
-}
-
-
-def _comment_change_status(*, comment: Comment, status: str) -> Comment:
     with transaction.atomic():
         was_public = comment.status == Comment.Status.PUBLISHED
-        comment.status = status
+        comment.status = Comment.Status.WITHDRAWN
         comment.status_changed_at = comment.changed_at = timezone.now()
         comment.save(update_fields=["status", "status_changed_at", "changed_at"])
-        # Everyone who could see it learns of the change; a pending comment that is approved
-        # arrives as new (clients upsert by id either way).
-        if was_public or status == Comment.Status.PUBLISHED:
-            _broadcast_comment(comment, "comment.updated" if was_public else "comment.created")
+        if was_public:
+            _broadcast_comment(comment, "comment.updated")
     return comment
 
 
-def comment_set_status(*, comment: Comment, status: str, actor: Participant) -> Comment:
-    """A moderator's decision (approve, reject, hide, restore). Broadcasts ``comment.updated``
-    when a visible comment changes (e.g. hidden: it disappears from every open page) and
-    ``comment.created`` when a comment becomes visible for the first time."""
+# --- Moderation ---------------------------------------------------------------------------
+
+# Which status each moderation action moves a comment from, and to. Anything else is a 409
+# (e.g. approving a comment another moderator already approved: no second log entry).
+MODERATION_ACTIONS: dict[str, tuple[frozenset[str], str]] = {
+    ModerationLogEntry.Action.APPROVE: (
+        frozenset({Comment.Status.PENDING}),
+        Comment.Status.PUBLISHED,
+    ),
+    ModerationLogEntry.Action.REJECT: (
+        frozenset({Comment.Status.PENDING}),
+        Comment.Status.REJECTED,
+    ),
+    ModerationLogEntry.Action.HIDE: (frozenset({Comment.Status.PUBLISHED}), Comment.Status.HIDDEN),
+    ModerationLogEntry.Action.RESTORE: (
+        frozenset({Comment.Status.HIDDEN, Comment.Status.REJECTED}),
+        Comment.Status.PUBLISHED,
+    ),
+}
+# The same, read the other way: which status a comment may move to from each status.
+MODERATION_TRANSITIONS: dict[str, set[str]] = {status: set() for status in Comment.Status.values}
+for _sources, _target in MODERATION_ACTIONS.values():
+    for _source in _sources:
+        MODERATION_TRANSITIONS[_source].add(_target)
+REASON_REQUIRED = {ModerationLogEntry.Action.HIDE, ModerationLogEntry.Action.REJECT}
+MAX_BULK = 200
+MODERATORS_GROUP = "Moderators"
+MODERATOR_PERMISSIONS = [
+    ("engage", "moderate_comment"),
+    ("engage", "export_feedback"),
+    ("engage", "view_moderationlogentry"),
+    ("engage", "view_exportrecord"),
+]
+
+
+def moderators_group_ensure(*, extra_permissions: Iterable[tuple[str, str]] = ()) -> Group:
+    """The "Moderators" group with the permissions to moderate and export (not personal data:
+    that is given person by person). Idempotent. ``extra_permissions`` lets the caller add its
+    own, e.g. the CMS's access to the admin."""
+    group, _created = Group.objects.get_or_create(name=MODERATORS_GROUP)
+    for app_label, codename in [*MODERATOR_PERMISSIONS, *extra_permissions]:
+        group.permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return group
+
+
+def _clean_reason(reason: object, *, required: bool) -> str:
+    if not isinstance(reason, str):
+        raise Problem.of("reason", "Must be text.")
+    text = re.sub(r"\s+", " ", strip_controls(reason, keep_newlines=False)).strip()
+    if required and not text:
+        raise Problem.of("reason", 'Say why (readers see it beside "hidden by moderator").')
+    if len(text) > 500:
+        raise Problem.of("reason", "At most 500 characters.")
+    return text
+
+
+def _check_moderator(actor: Participant) -> None:
     if not policy.can_moderate(actor):
         raise Problem.of("comment", "Only moderators can do this.", status=403)
+
+
+def _actor_name(actor: Participant) -> str:
+    user = actor.user
+    return (user.get_full_name() or user.get_username())[:150] if user is not None else ""
+
+
+def _log(*, comment: Comment, actor: Participant | None, action: str, previous: str,
+         reason: str = "") -> ModerationLogEntry:  # fmt: skip
+    return ModerationLogEntry.objects.create(
+        comment=comment,
+        discussion_id=comment.discussion_id,
+        actor=actor.user if actor is not None else None,
+        actor_name=_actor_name(actor) if actor is not None else "",
+        action=action,
+        previous_status=previous,
+        new_status=comment.status,
+        reason=reason,
+    )
+
+
+def _moderate(*, comment: Comment, action: str, actor: Participant, reason: str) -> Comment:
+    """Move one comment, write its log entry and register its broadcast, in the caller's
+    transaction. The status change is a conditional UPDATE, so of two moderators acting on the
+    same comment at once exactly one succeeds and the other gets a 409."""
+    sources, target = MODERATION_ACTIONS[action]
+    previous = comment.status
+    if previous not in sources:
+        raise Problem.of(
+            "status", f"A {previous} comment cannot be {action}d (#{comment.pk}).", status=409
+        )
+    now = timezone.now()
+    keep_reason = reason if target != Comment.Status.PUBLISHED else ""
+    changed = Comment.objects.filter(pk=comment.pk, status=previous).update(
+        status=target, status_changed_at=now, changed_at=now, moderation_reason=keep_reason
+    )
+    if not changed:
+        raise Problem.of(
+            "status", f"Comment #{comment.pk} was changed meanwhile; reload it.", status=409
+        )
+    comment.status, comment.status_changed_at, comment.changed_at = target, now, now
+    comment.moderation_reason = keep_reason
+    _log(comment=comment, actor=actor, action=action, previous=previous, reason=reason)
+    # Everyone who could see it learns of the change (a hidden comment disappears from open
+    # pages); a comment approved or restored arrives as new (clients upsert by id either way).
+    was_public = previous == Comment.Status.PUBLISHED
+    if was_public or target == Comment.Status.PUBLISHED:
+        _broadcast_comment(comment, "comment.updated" if was_public else "comment.created")
+    return comment
+
+
+def comment_moderate(
+    *, comment: Comment, action: str, actor: Participant, reason: str = ""
+) -> Comment:
+    """One moderation decision (``approve``, ``hide``, ``reject``, ``restore``) with its audit
+    log entry, in one transaction; broadcast after commit."""
+    _check_moderator(actor)
+    if action not in MODERATION_ACTIONS:
+        raise Problem.of("action", f"Must be one of: {', '.join(MODERATION_ACTIONS)}.")
+    text = _clean_reason(reason, required=action in REASON_REQUIRED)
+    with transaction.atomic():
+        return _moderate(comment=comment, action=action, actor=actor, reason=text)
+
+
+def comment_approve(*, comment: Comment, actor: Participant, reason: str = "") -> Comment:
+    return comment_moderate(comment=comment, action="approve", actor=actor, reason=reason)
+
+
+def comment_hide(*, comment: Comment, actor: Participant, reason: str) -> Comment:
+    return comment_moderate(comment=comment, action="hide", actor=actor, reason=reason)
+
+
+def comment_reject(*, comment: Comment, actor: Participant, reason: str) -> Comment:
+    return comment_moderate(comment=comment, action="reject", actor=actor, reason=reason)
+
+
+def comment_restore(*, comment: Comment, actor: Participant, reason: str = "") -> Comment:
+    return comment_moderate(comment=comment, action="restore", actor=actor, reason=reason)
+
+
+def comments_moderate_bulk(
+    *, comment_ids: Iterable[int], action: str, actor: Participant, reason: str = ""
+) -> list[Comment]:
+    """The same decision for many comments, all or nothing: if any of them cannot take it
+    (already moderated, unknown), nothing changes and the 409/404 names them."""
+    _check_moderator(actor)
+    if action not in MODERATION_ACTIONS:
+        raise Problem.of("action", f"Must be one of: {', '.join(MODERATION_ACTIONS)}.")
+    ids = list(dict.fromkeys(comment_ids))
+    if not ids or len(ids) > MAX_BULK:
+        raise Problem.of("comments", f"Give between 1 and {MAX_BULK} comment ids.")
+    text = _clean_reason(reason, required=action in REASON_REQUIRED)
+    with transaction.atomic():
+        comments = {c.pk: c for c in Comment.objects.filter(pk__in=ids).select_related("category")}
+        missing = [i for i in ids if i not in comments]
+        if missing:
+            raise Problem.of("comments", f"No such comments: {missing[:20]}.", status=404)
+        sources, _target = MODERATION_ACTIONS[action]
+        stuck = [i for i in ids if comments[i].status not in sources]
+        if stuck:
+            raise Problem.of(
+                "comments", f"These comments cannot be {action}d: {stuck[:20]}.", status=409
+            )
+        return [
+            _moderate(comment=comments[i], action=action, actor=actor, reason=text) for i in ids
+        ]
+
+
+def flags_dismiss(*, comment: Comment, actor: Participant, reason: str = "") -> int:
+    """Dismiss the open flags of a comment (kept, marked dismissed); logged. Returns how many."""
+    _check_moderator(actor)
+    text = _clean_reason(reason, required=False)
+    with transaction.atomic():
+        dismissed = Flag.objects.filter(comment=comment, dismissed_at__isnull=True).update(
+            dismissed_at=timezone.now(), dismissed_by=actor.user
+        )
+        if not dismissed:
+            raise Problem.of("comment", "This comment has no open flags.", status=409)
+        _log(
+            comment=comment,
+            actor=actor,
+            action=ModerationLogEntry.Action.DISMISS_FLAGS,
+            previous=comment.status,
+            reason=text,
+        )
+    return dismissed
+
+
+def comment_set_status(
+    *, comment: Comment, status: str, actor: Participant, reason: str = ""
+) -> Comment:
+    """A moderator's decision given as the status wanted (approve, reject, hide, restore):
+    the same as the action service it maps to, without requiring a reason."""
+    _check_moderator(actor)
     if status not in MODERATION_TRANSITIONS.get(comment.status, set()):
         raise Problem.of(
             "status", f"A {comment.status} comment cannot become {status}.", status=409
         )
-    return _comment_change_status(comment=comment, status=status)
+    action = next(
+        name
+        for name, (sources, target) in MODERATION_ACTIONS.items()
+        if comment.status in sources and target == status
+    )
+    with transaction.atomic():
+        return _moderate(
+            comment=comment,
+            action=action,
+            actor=actor,
+            reason=_clean_reason(reason, required=False),
+        )
 
 
 # --- Reactions and flags ------------------------------------------------------------------
@@ -495,3 +715,32 @@ def flag_create(
     except IntegrityError:
         return Flag.objects.get(comment=comment, reporter_key=participant.key), False
     return flag, True
+
+
+# --- Exports ------------------------------------------------------------------------------
+
+
+def export_record_start(
+    *, actor: Participant, discussion: Discussion, format: str, filters: dict, personal_data: bool
+) -> ExportRecord:
+    """Record an export before its first byte is sent (who, when, what, which filters)."""
+    if not policy.can_export(actor):
+        raise Problem.of(
+            "discussion", "Only staff with the export permission can do this.", status=403
+        )
+    if personal_data and not policy.can_export_personal_data(actor):
+        raise Problem.of("personal_data", "You may not export personal data.", status=403)
+    return ExportRecord.objects.create(
+        user=actor.user,
+        username=actor.user.get_username(),
+        discussion=discussion,
+        discussion_title=discussion.title,
+        format=format,
+        filters=filters,
+        personal_data=personal_data,
+    )
+
+
+def export_record_finish(*, record: ExportRecord, row_count: int) -> None:
+    ExportRecord.objects.filter(pk=record.pk).update(row_count=row_count)
+    record.row_count = row_count

@@ -47,7 +47,7 @@ class Problem(Exception):
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 
-def _strip_controls(text: str, *, keep_newlines: bool) -> str:
+def strip_controls(text: str, *, keep_newlines: bool) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     kept = []
     for char in text:
@@ -63,7 +63,7 @@ def clean_body(value: object, *, field_name: str = "body") -> str:
     """Plain text: control characters removed, at most two blank lines in a row, 1–5000 chars."""
     if not isinstance(value, str):
         raise Problem.of(field_name, "Must be text.")
-    text = _strip_controls(value, keep_newlines=True)
+    text = strip_controls(value, keep_newlines=True)
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     if not text:
         raise Problem.of(field_name, "Must not be empty.")
@@ -75,7 +75,7 @@ def clean_body(value: object, *, field_name: str = "body") -> str:
 def clean_display_name(value: object, *, field_name: str = "display_name") -> str:
     if not isinstance(value, str):
         raise Problem.of(field_name, "Must be text.")
-    text = re.sub(r"\s+", " ", _strip_controls(value, keep_newlines=False)).strip()
+    text = re.sub(r"\s+", " ", strip_controls(value, keep_newlines=False)).strip()
     if not text:
         raise Problem.of(field_name, "A name to show is required when posting without signing in.")
     if len(text) > DISPLAY_NAME_MAX_LENGTH:
@@ -86,7 +86,7 @@ def clean_display_name(value: object, *, field_name: str = "display_name") -> st
 def clean_flag_details(value: object, *, field_name: str = "details") -> str:
     if not isinstance(value, str):
         raise Problem.of(field_name, "Must be text.")
-    text = _strip_controls(value, keep_newlines=True).strip()
+    text = strip_controls(value, keep_newlines=True).strip()
     if len(text) > FLAG_DETAILS_MAX_LENGTH:
         raise Problem.of(field_name, f"Must be at most {FLAG_DETAILS_MAX_LENGTH} characters.")
     return text

@@ -46,9 +46,23 @@ def other_resident(db):
     return make_user("other_resident")
 
 
+def make_moderator(username: str = "moderator", **extra):
+    """A member of the "Moderators" group (moderate and export; no personal data)."""
+    user = make_user(username, **extra)
+    user.groups.add(services.moderators_group_ensure())
+    return user
+
+
 @pytest.fixture
 def moderator(db):
-    return make_user("moderator", is_staff=True)
+    return make_moderator("moderator", is_staff=True)
+
+
+@pytest.fixture
+def moderator_client(moderator) -> Client:
+    client = Client()
+    client.force_login(moderator)
+    return client
 
 
 @pytest.fixture

@@ -15,7 +15,14 @@ from config.asgi import application
 from engage import realtime, services
 from engage.models import Comment
 from engage.rules import Participant
-from tests.engage.conftest import LOCAL_ORIGIN, make_user, open_discussion, post_comment, post_json
+from tests.engage.conftest import (
+    LOCAL_ORIGIN,
+    make_moderator,
+    make_user,
+    open_discussion,
+    post_comment,
+    post_json,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -86,7 +93,7 @@ async def test_an_edit_and_a_withdrawal_arrive_as_comment_updated():
 
 async def test_a_comment_hidden_by_a_moderator_is_announced_without_its_content():
     discussion = await sync_to_async(open_discussion)()
-    moderator = await sync_to_async(make_user)("moderator", is_staff=True)
+    moderator = await sync_to_async(make_moderator)("moderator", is_staff=True)
     communicator = await connect(discussion.pk)
     created = (await sync_to_async(post_comment)(Client(), discussion)).json()
     await receive_event(communicator)
@@ -183,7 +190,8 @@ async def test_an_anonymous_visitor_can_listen_to_a_published_discussion():
 @pytest.mark.parametrize("persona", ["resident", "moderator"])
 async def test_a_signed_in_person_can_listen_to_a_published_discussion(persona):
     discussion = await sync_to_async(open_discussion)()
-    user = await sync_to_async(make_user)(persona, is_staff=persona == "moderator")
+    maker = make_moderator if persona == "moderator" else make_user
+    user = await sync_to_async(maker)(persona)
     client = Client()
     await sync_to_async(client.force_login)(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()

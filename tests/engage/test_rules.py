@@ -56,7 +56,7 @@ def test_an_anonymous_author_may_edit_with_the_right_token_only(db):
     assert not policy.can_edit_comment(ANONYMOUS, comment)
 
 
-def test_only_staff_or_holders_of_the_permission_may_moderate(resident, moderator):
+def test_only_holders_of_the_moderation_permission_may_moderate(resident, moderator):
     from django.contrib.auth.models import Permission
 
     assert policy.can_moderate(as_participant(moderator))
