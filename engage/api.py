@@ -12,14 +12,15 @@ import functools
 import json
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from ninja import Router
 from ninja.utils import check_csrf
 
+from engage import exports, selectors, services
 from engage import rules as policy
-from engage import selectors, services
 from engage.models import Comment, Flag, Reaction
 from engage.rules import Participant
 from engage.schemas import (
@@ -529,3 +530,99 @@ def moderation_bulk(request: HttpRequest):
         comment_ids=ids, action=action, actor=who, reason=data.get("reason", "")
     )
     return JsonResponse({"changed": [c.pk for c in changed], "status": changed[0].status})
+
+
+# --- Staff: exports and the summary report -----------------------------------------------
+
+
+def _export_request(request: HttpRequest, discussion_id: int, *, ignore=()) -> tuple:
+    who = staff(request, may=policy.can_export)
+    discussion = selectors.discussion_get_any(discussion_id=discussion_id)
+    if discussion is None:
+        raise Problem.of("discussion", "No such discussion.", status=404)
+    filters = selectors.FeedbackFilters.from_query(request.GET, ignore={"personal_data", *ignore})
+    if filters.discussion_id not in (None, discussion.pk):
+        raise Problem.of("discussion", "Give the discussion in the path only.")
+    personal = request.GET.get("personal_data", "")
+    if personal not in ("", "0", "1", "true", "false"):
+        raise Problem.of("personal_data", "Must be true or false.")
+    return who, discussion, filters, personal in ("1", "true")
+
+
+@router.get(
+    "/discussions/{int:discussion_id}/export.{fmt}",
+    response={200: None, **ERRORS},
+    tags=["staff"],
+)
+@answers_problems
+def feedback_export(request: HttpRequest, discussion_id: int, fmt: str):
+    """Staff with the export permission: the discussion's feedback (any status, published or
+    not) as ``csv``, ``xlsx``, ``geojson`` or ``gpkg``. Filters: ``status``, ``category``,
+    ``since``/``until``, ``bbox`` or ``zoning_code``/``future_land_use_code``, ``flagged``.
+    ``personal_data=true`` adds e-mail and IP hash (needs the personal-data permission).
+    Rows come from one snapshot; every export is recorded."""
+    staff(request, may=policy.can_export)
+    if fmt not in exports.FORMATS:
+        raise Problem.of("format", f"Must be one of: {', '.join(exports.FORMATS)}.", status=404)
+    who, discussion, filters, personal = _export_request(request, discussion_id)
+    record = services.export_record_start(
+        actor=who,
+        discussion=discussion,
+        format=fmt,
+        filters=filters.as_dict(),
+        personal_data=personal,
+    )
+    columns = selectors.export_columns(personal_data=personal)
+    rows = selectors.feedback_export_rows(
+        discussion=discussion, filters=filters, personal_data=personal
+    )
+
+    def finished(count: int) -> None:
+        services.export_record_finish(record=record, row_count=count)
+
+    if fmt == "csv":
+        body = exports.csv_body(rows=rows, columns=columns, finished=finished)
+    elif fmt == "geojson":
+        body = exports.geojson_body(rows=rows, columns=columns, finished=finished)
+    else:
+        path = exports.temporary_path(f".{fmt}")
+        writer = exports.write_xlsx if fmt == "xlsx" else exports.write_gpkg
+        finished(writer(rows=rows, columns=columns, path=path))
+        body = exports.file_body(path)
+    response = StreamingHttpResponse(body, content_type=exports.CONTENT_TYPES[fmt])
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = (
+        f'attachment; filename="discussion-{discussion.pk}-feedback-{stamp}.{fmt}"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/discussions/{int:discussion_id}/report/", response={200: None, **ERRORS},
+            tags=["staff"])  # fmt: skip
+@answers_problems
+def feedback_report(request: HttpRequest, discussion_id: int):
+    """Staff with the export permission: a printable HTML summary (counts by category,
+    status, zoning district, future land use and day; the most agreed comments; an SVG map
+    figure of the pins drawn from their coordinates). Same filters as the exports."""
+    who, discussion, filters, personal = _export_request(request, discussion_id)
+    if personal:
+        raise Problem.of("personal_data", "The report holds no personal data.")
+    report = selectors.feedback_report(discussion=discussion, filters=filters)
+    record = services.export_record_start(
+        actor=who, discussion=discussion, format="report", filters=filters.as_dict(),
+        personal_data=False,
+    )  # fmt: skip
+    services.export_record_finish(record=record, row_count=report.total)
+    response = render(
+        request,
+        "engage/feedback_report.html",
+        {
+            "report": report,
+            "filters": filters.as_dict(),
+            "produced": timezone.localtime(),
+            "produced_by": who.user.get_username(),
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response

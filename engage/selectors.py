@@ -378,3 +378,154 @@ def feedback_export_rows(
             row["author_email"] = values["author__email"] or ""
             row["ip_hash"] = values["ip_hash"]
         yield row
+
+
+# --- Summary report -------------------------------------------------------------------------
+
+MAP_WIDTH, MAP_HEIGHT = 640, 420
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    x: float
+    y: float
+    colour: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FeedbackReport:
+    discussion: Discussion
+    filters: FeedbackFilters
+    total: int
+    by_category: list[tuple[str, int]]
+    by_status: list[tuple[str, int]]
+    by_zoning: list[tuple[str, str, int]]
+    by_future_land_use: list[tuple[str, str, int]]
+    by_day: list[tuple[date, int]]
+    top_agreed: list[Comment]
+    map_points: list[MapPoint]
+    map_outline: str  # an SVG path in the map's pixel space ("" without a plan area)
+    map_width: int = MAP_WIDTH
+    map_height: int = MAP_HEIGHT
+
+
+def _projector(extent: tuple[float, float, float, float]):
+    """lon/lat -> SVG pixels, equirectangular scaled by cos(latitude) (good for a city)."""
+    west, south, east, north = extent
+    mid = math.radians((south + north) / 2)
+    width = max((east - west) * math.cos(mid), 1e-9)
+    height = max(north - south, 1e-9)
+    scale = min((MAP_WIDTH - 20) / width, (MAP_HEIGHT - 20) / height)
+    x0 = (MAP_WIDTH - width * scale) / 2
+    y0 = (MAP_HEIGHT - height * scale) / 2
+
+    def project(lon: float, lat: float) -> tuple[float, float]:
+        return (
+            round(x0 + (lon - west) * math.cos(mid) * scale, 1),
+            round(MAP_HEIGHT - y0 - (lat - south) * scale, 1),
+        )
+
+    return project
+
+
+def feedback_report(*, discussion: Discussion, filters: FeedbackFilters) -> FeedbackReport:
+    """Counts and a map figure for the printable summary of a discussion's feedback."""
+    base = filters.apply(
+        _with_staff_counts(Comment.objects.filter(discussion=discussion))
+    ).order_by()
+    labels = {c.slug: c.label for c in discussion.categories.all()}
+    colours = {c.slug: c.colour for c in discussion.categories.all()}
+    status_labels = dict(Comment.Status.choices)
+
+    def grouped(*fields: str):
+        return base.values(*fields).annotate(n=Count("pk", distinct=True)).order_by("-n", *fields)
+
+    by_category = [
+        (labels.get(r["category__slug"], r["category__slug"] or "(none)"), r["n"])
+        for r in grouped("category__slug")
+    ]
+    by_status = [
+        (str(status_labels.get(r["status"], r["status"])), r["n"]) for r in grouped("status")
+    ]
+    zoning_labels: dict[str, str] = {}
+    flu_labels: dict[str, str] = {}
+    pinned = []
+    day_counts: dict[date, int] = {}
+    for row in base.values("zoning_code", "future_land_use_code", "landuse", "geometry",
+                           "category__slug", "created_at", "pk"):  # fmt: skip
+        if row["zoning_code"]:
+            zoning_labels[row["zoning_code"]] = _label(row["landuse"], "zoning")
+        if row["future_land_use_code"]:
+            flu_labels[row["future_land_use_code"]] = _label(row["landuse"], "future_land_use")
+        day = timezone.localtime(row["created_at"]).date()
+        day_counts[day] = day_counts.get(day, 0) + 1
+        if row["geometry"] is not None:
+            pinned.append(row)
+    by_zoning = [
+        (
+            r["zoning_code"] or "(outside any district / no pin)",
+            zoning_labels.get(r["zoning_code"], ""),
+            r["n"],
+        )
+        for r in grouped("zoning_code")
+    ]
+    by_flu = [
+        (
+            r["future_land_use_code"] or "(none / no pin)",
+            flu_labels.get(r["future_land_use_code"], ""),
+            r["n"],
+        )
+        for r in grouped("future_land_use_code")
+    ]
+    top_agreed = list(
+        base.filter(status=Comment.Status.PUBLISHED, agree_count__gt=0)
+        .select_related("category")
+        .order_by("-agree_count", "pk")[:10]
+    )
+
+    area = discussion.plan_area
+    points = [
+        (g if g.geom_type == "Point" else g.centroid, row)
+        for row in pinned
+        for g in [row["geometry"]]
+    ]
+    if area is not None:
+        extent = area.extent
+    elif points:
+        xs = [p.x for p, _ in points]
+        ys = [p.y for p, _ in points]
+        pad = 0.005
+        extent = (min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)
+    else:
+        extent = None
+    map_points: list[MapPoint] = []
+    outline = ""
+    if extent is not None:
+        project = _projector(extent)
+        for point, row in points:
+            x, y = project(point.x, point.y)
+            slug = row["category__slug"]
+            map_points.append(
+                MapPoint(x=x, y=y, colour=colours.get(slug, "#444444"), label=f"#{row['pk']}")
+            )
+        if area is not None:
+            parts = []
+            for polygon in area:
+                for ring in polygon:
+                    coords = [project(x, y) for x, y in ring.coords]
+                    parts.append("M" + " L".join(f"{x},{y}" for x, y in coords) + " Z")
+            outline = " ".join(parts)
+    return FeedbackReport(
+        discussion=discussion,
+        filters=filters,
+        total=base.count(),
+        by_category=by_category,
+        by_status=by_status,
+        by_zoning=by_zoning,
+        by_future_land_use=by_flu,
+        by_day=sorted(day_counts.items()),
+        top_agreed=top_agreed,
+        map_points=map_points,
+        map_outline=outline,
+    )

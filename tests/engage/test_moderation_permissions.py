@@ -61,7 +61,7 @@ def staff_requests(comment: Comment) -> list[tuple[str, str, dict | None]]:
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(10))
 def test_only_moderators_and_superusers_reach_a_staff_endpoint(pending, persona, index):
     method, url, body = staff_requests(pending)[index]
     client = client_for(persona)
