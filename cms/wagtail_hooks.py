@@ -90,3 +90,61 @@ def poll_votes_menu_item():
     return PollVotesMenuItem(
         _("Poll answers"), reverse("cms_poll_votes"), icon_name="list-ul", order=900
     )
+
+
+# ============================================================================================
+# Staff: moderation queue and feedback exports (cms/moderation_views.py). Kept at the end of
+# this file, apart from the snippets and polls above.
+# ============================================================================================
+
+from cms import moderation_views  # noqa: E402 - this section's own import, kept with it
+
+
+@hooks.register("register_admin_urls")
+def moderation_admin_urls():
+    return [
+        path("moderation/", moderation_views.moderation_queue, name="cms_moderation"),
+        path("moderation/bulk/", moderation_views.moderation_bulk, name="cms_moderation_bulk"),
+        path(
+            "moderation/comments/<int:comment_id>/",
+            moderation_views.moderation_comment,
+            name="cms_moderation_comment",
+        ),
+        path(
+            "moderation/comments/<int:comment_id>/act/",
+            moderation_views.moderation_act,
+            name="cms_moderation_act",
+        ),
+        path("exports/", moderation_views.exports_index, name="cms_exports"),
+    ]
+
+
+class PermissionMenuItem(MenuItem):
+    def __init__(self, *args, permission: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.permission = permission
+
+    def is_shown(self, request) -> bool:
+        return request.user.has_perm(self.permission)
+
+
+@hooks.register("register_admin_menu_item")
+def moderation_menu_item():
+    return PermissionMenuItem(
+        _("Moderation"),
+        reverse("cms_moderation"),
+        icon_name="warning",
+        order=800,
+        permission="engage.moderate_comment",
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def exports_menu_item():
+    return PermissionMenuItem(
+        _("Exports"),
+        reverse("cms_exports"),
+        icon_name="download",
+        order=810,
+        permission="engage.export_feedback",
+    )

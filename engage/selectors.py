@@ -15,6 +15,7 @@ from django.utils import timezone
 from engage.models import (
     Comment,
     Discussion,
+    ExportRecord,
     FeedbackCategory,
     Flag,
     ModerationLogEntry,
@@ -289,6 +290,12 @@ def comment_flags(*, comment_id: int) -> QuerySet[Flag]:
 def discussion_get_any(*, discussion_id: int) -> Discussion | None:
     """Published or not: staff see every discussion."""
     return Discussion.objects.filter(pk=discussion_id).first()
+
+
+def export_records_recent(*, limit: int = 20) -> list[ExportRecord]:
+    return list(
+        ExportRecord.objects.select_related("discussion").order_by("-created_at", "-pk")[:limit]
+    )
 
 
 def discussion_list_all() -> QuerySet[Discussion]:

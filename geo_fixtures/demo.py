@@ -16,6 +16,7 @@ from django.db import transaction
 from wagtail.models import Locale, Page, Site
 
 from cms.models import HomePage
+from engage.services import moderators_group_ensure
 from geo_fixtures.demo_discussions import ensure_demo_discussions
 from geo_fixtures.demo_layers import ensure_layers
 from geo_fixtures.demo_pages import ensure_demo_pages
@@ -74,6 +75,14 @@ def ensure_home_page(log: Log) -> HomePage:
     return home
 
 
+def ensure_moderators(log: Log):
+    """The "Moderators" group: moderate and export feedback, and use the Wagtail admin where
+    the queue and the exports live. Idempotent."""
+    group = moderators_group_ensure(extra_permissions=[("wagtailadmin", "access_admin")])
+    log(f"group {group.name!r} ready")
+    return group
+
+
 @transaction.atomic
 def load_demo(log: Log) -> DemoLogin:
     login = ensure_admin(log)
@@ -81,4 +90,5 @@ def load_demo(log: Log) -> DemoLogin:
     home = ensure_home_page(log)
     ensure_demo_pages(log, home=home)
     ensure_demo_discussions(log)
+    ensure_moderators(log)
     return login
