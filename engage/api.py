@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -587,8 +588,12 @@ def feedback_export(request: HttpRequest, discussion_id: int, fmt: str):
     else:
         path = exports.temporary_path(f".{fmt}")
         writer = exports.write_xlsx if fmt == "xlsx" else exports.write_gpkg
-        finished(writer(rows=rows, columns=columns, path=path))
-        body = exports.file_body(path)
+        try:
+            finished(writer(rows=rows, columns=columns, path=path))
+            body = exports.file_body(exports.open_and_unlink(path))
+        finally:
+            if os.path.exists(path):  # a writer that failed half-way
+                os.unlink(path)
     response = StreamingHttpResponse(body, content_type=exports.CONTENT_TYPES[fmt])
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = (

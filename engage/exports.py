@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime
 from itertools import islice
+from typing import BinaryIO
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
@@ -204,18 +205,26 @@ def write_gpkg(*, rows: Iterable[dict], columns: list[str], path: str) -> int:
 
 
 def temporary_path(suffix: str) -> str:
+    """A fresh path in the temporary folder (not yet a file)."""
     handle, path = tempfile.mkstemp(suffix=suffix)
     os.close(handle)
     os.unlink(path)  # ogr2ogr and openpyxl create the file themselves
     return path
 
 
-async def file_body(path: str) -> AsyncIterator[bytes]:
-    """Stream a finished temporary file and remove it afterwards (also when the client goes)."""
+def open_and_unlink(path: str) -> BinaryIO:
+    """Open a finished temporary file and remove its name at once: the open handle keeps the
+    data readable, and nothing is left on disk however the download ends (or if it never
+    starts)."""
+    handle = open(path, "rb")  # noqa: SIM115 - closed by file_body or when collected
+    os.unlink(path)
+    return handle
+
+
+async def file_body(handle: BinaryIO) -> AsyncIterator[bytes]:
+    """Stream an open file (from :func:`open_and_unlink`) in 64 KiB chunks."""
     try:
-        with open(path, "rb") as handle:  # noqa: ASYNC230 - local temp file, 64 KiB reads
-            while chunk := handle.read(CHUNK):
-                yield chunk
+        while chunk := handle.read(CHUNK):
+            yield chunk
     finally:
-        if os.path.exists(path):
-            os.unlink(path)
+        handle.close()

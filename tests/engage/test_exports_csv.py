@@ -143,3 +143,40 @@ def test_the_body_is_an_async_iterator_so_asgi_streams_it(moderator_client):
     response = moderator_client.get(export_url(discussion, "csv"))
     assert response.is_async
     content_of(response)
+
+
+@pytest.mark.postgis
+@pytest.mark.django_db(transaction=True)
+def test_rows_come_from_one_snapshot_while_comments_are_written():
+    """An export that has started does not see a comment added, or a body changed, by another
+    connection meanwhile (one SELECT read through a cursor)."""
+    import threading
+
+    from django.db import connection
+
+    from engage import selectors
+    from engage.models import Comment
+    from tests.engage.conftest import open_discussion
+
+    discussion = open_discussion()
+    Comment.objects.bulk_create(
+        Comment(discussion=discussion, display_name="R", body=f"before {n}") for n in range(2500)
+    )
+    last = Comment.objects.order_by("-pk").first()
+    rows = selectors.feedback_export_rows(
+        discussion=discussion, filters=selectors.FeedbackFilters(), personal_data=False
+    )
+    first = [next(rows) for _ in range(10)]
+
+    def write_elsewhere() -> None:
+        Comment.objects.create(discussion=discussion, display_name="L", body="late")
+        Comment.objects.filter(pk=last.pk).update(body="changed")
+        connection.close()
+
+    writer = threading.Thread(target=write_elsewhere)
+    writer.start()
+    writer.join()
+    exported = first + list(rows)
+    assert len(exported) == 2500
+    assert exported[-1]["body"] == "before 2499"
+    assert Comment.objects.count() == 2501

@@ -72,3 +72,17 @@ def test_ogrinfo_reports_the_crs_and_field_types_qgis_will_see(moderator_client,
     assert 'ID["EPSG",4326]' in info
     assert "agree: Integer" in info and "created_at: DateTime" in info
     assert "Feature Count: 4" in info
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "xlsx"])
+def test_no_temporary_file_is_left_even_when_the_download_never_starts(
+    moderator_client, tmp_path, monkeypatch, fmt
+):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    discussion, _ids = feedback_discussion()
+    response = moderator_client.get(export_url(discussion, fmt))
+    assert response.status_code == 200
+    assert list(tmp_path.iterdir()) == []  # the open handle keeps the data; the name is gone
+    assert content_of(response)[:2] in (b"SQ", b"PK")
