@@ -8,7 +8,7 @@ is a POST with Django's CSRF token; every refusal changes nothing.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -110,6 +110,7 @@ def moderation_comment(request: HttpRequest, comment_id: int) -> HttpResponse:
             "flags": selectors.comment_flags(comment_id=comment.pk),
             "log": selectors.moderation_log(comment_id=comment.pk),
             "query": _filter_query(request.GET),
+            "filter_items": parse_qsl(_filter_query(request.GET)),
         },
     )
 

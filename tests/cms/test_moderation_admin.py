@@ -165,3 +165,14 @@ def test_the_exports_page_sends_the_choice_to_the_export_endpoint(moderator, pen
 def test_a_bad_filter_in_the_queue_is_shown_not_a_crash(moderator, pending):
     html = signed_in(moderator).get("/admin/moderation/?since=yesterday").content.decode()
     assert "since: Must be a date" in html
+
+
+def test_an_action_from_a_filtered_queue_returns_with_the_filters(moderator, pending):
+    client = signed_in(moderator)
+    page = client.get(f"/admin/moderation/comments/{pending.pk}/?status=pending&bogus=1")
+    assert '<input type="hidden" name="status" value="pending">' in page.content.decode()
+    response = client.post(
+        f"/admin/moderation/comments/{pending.pk}/act/",
+        {"action": "approve", "status": "pending", "bogus": "1"},
+    )
+    assert response["Location"] == f"/admin/moderation/comments/{pending.pk}/?status=pending"
