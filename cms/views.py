@@ -163,7 +163,9 @@ def page_comment_create(request: HttpRequest, page_id: int) -> HttpResponse:
     except Problem as problem:
         errors: dict[str, list[str]] = {}
         for error in problem.errors:
-            field = error["field"] if error["field"] in (*FORM_FIELDS, "website") else ""
+            # Errors about the discussion, the author, the client or the honeypot concern the
+            # whole form; the others go next to their field.
+            field = error["field"] if error["field"] in FORM_FIELDS else ""
             errors.setdefault(field, []).append(error["message"])
         form = CommentFormState(values=values, errors=errors)
         context = page.get_context(request)
