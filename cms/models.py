@@ -142,8 +142,14 @@ class DiscussionPageMixin(models.Model):
     def with_content_json(self, content: dict):
         # The discussion belongs to the page, not to a revision: publishing a revision saved
         # before the discussion existed must not drop the link (and create a second one).
+        # Read from the database, not ``self``: ``page.save_revision().publish()`` on an instance
+        # loaded before the first publication would otherwise carry a stale None.
         obj = super().with_content_json(content)
-        obj.discussion_id = self.discussion_id
+        obj.discussion_id = (
+            type(self).objects.filter(pk=self.pk).values_list("discussion_id", flat=True).first()
+            if self.pk
+            else None
+        )
         return obj
 
     def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:

@@ -126,9 +126,17 @@ def page_discussion_sync(*, page: DiscussionPageMixin) -> Discussion | None:
     }
     public = _page_is_public(page)
     url = (page.get_url() or "") if public else ""
+    # The page row, locked, is the authority (two publications at once create one discussion).
+    discussion_id = (
+        type(page)
+        .objects.select_for_update()
+        .filter(pk=page.pk)
+        .values_list("discussion_id", flat=True)
+        .first()
+    )
     discussion = (
-        Discussion.objects.select_for_update().filter(pk=page.discussion_id).first()
-        if page.discussion_id
+        Discussion.objects.select_for_update().filter(pk=discussion_id).first()
+        if discussion_id
         else None
     )
     if discussion is None:

@@ -229,3 +229,16 @@ def test_a_page_without_a_published_discussion_renders_no_feedback_section(clien
 def test_draft_plan_model_offers_the_discussion_fields():
     names = {f.name for f in DraftPlanPage._meta.get_fields()}
     assert {"discussion", "comments_open_at", "comments_close_at", "plan_area"} <= names
+
+
+def test_publishing_from_an_instance_loaded_before_the_first_publication_keeps_one_discussion(
+    topic_index,
+):
+    page = PlanningTopicPage(title="Stale", slug="stale")
+    topic_index.add_child(instance=page)
+    page.save_revision().publish()
+    # ``page`` still says discussion=None: publishing again must not drop or duplicate it.
+    page.title = "Stale, again"
+    page.save_revision().publish()
+    assert Discussion.objects.count() == 1
+    assert PlanningTopicPage.objects.get(pk=page.pk).discussion.title == "Stale, again"
