@@ -360,6 +360,17 @@ def _outline_tree(outline: list[tuple[int, int | None, str]]) -> list[tuple[int,
     return [node for node in (build(pk) for pk in children.get(None, [])) if node]
 
 
+def comment_thread_page_number(*, discussion, comment_id: int) -> int:
+    """The thread page (1-based) whose conversations include this comment; 1 if not shown."""
+    from engage import selectors as engage_selectors
+
+    roots = _outline_tree(engage_selectors.comment_thread_outline(discussion=discussion))
+    for index, root in enumerate(roots):
+        if comment_id in _ids([root]):
+            return index // THREADS_PER_PAGE + 1
+    return 1
+
+
 def _ids(nodes: list[tuple[int, list]]) -> list[int]:
     result = []
     for pk, kids in nodes:

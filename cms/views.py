@@ -25,6 +25,7 @@ from wagtail.models import Page
 from cms.models import DiscussionPageMixin
 from cms.selectors import (
     CommentFormState,
+    comment_thread_page_number,
     page_feedback,
     poll_summaries,
     poll_vote_rows,
@@ -138,7 +139,10 @@ def page_comment_create(request: HttpRequest, page_id: int) -> HttpResponse:
     discussion = engage_selectors.discussion_get_published(discussion_id=page.discussion_id)
     if discussion is None:
         raise Http404
-    values = {name: request.POST.get(name, "")[:6000] for name in FORM_FIELDS}
+    # Cut far above every limit engage checks (so its messages still apply), never below.
+    values = {
+        name: request.POST.get(name, "")[: MAX_GEOMETRY_CHARACTERS + 1] for name in FORM_FIELDS
+    }
     user = request.user if request.user.is_authenticated else None
     who = Participant(
         user=user,
@@ -178,15 +182,14 @@ def page_comment_create(request: HttpRequest, page_id: int) -> HttpResponse:
         for name, value in problem.headers.items():
             response[name] = value
         return response
-    if comment.status == comment.Status.PUBLISHED:  # pre-moderated ones wait
-        messages.success(request, _("Thank you, your comment is published."))
-    else:
+    if comment.status != comment.Status.PUBLISHED:  # pre-moderation: it waits
         messages.success(
             request, _("Thank you, your comment will appear once a moderator has read it.")
         )
-    # Back to the page's own URL (never one taken from the request), on the thread's last page.
-    last = page_feedback(page=page, user=request.user).threads.paginator.num_pages
-    published = comment.status == comment.Status.PUBLISHED
-    anchor = f"comment-{comment.pk}" if published else "feedback-map"
-    query = f"?comments_page={last}" if last > 1 else ""
-    return HttpResponseRedirect(f"{page.url}{query}#{anchor}")
+        return HttpResponseRedirect(f"{page.url}#feedback-map")
+    messages.success(request, _("Thank you, your comment is published."))
+    # Back to the page's own URL (never one taken from the request), on the thread page that
+    # holds the new comment (a reply sits in its conversation, not necessarily the last page).
+    number = comment_thread_page_number(discussion=discussion, comment_id=comment.pk)
+    query = f"?comments_page={number}" if number > 1 else ""
+    return HttpResponseRedirect(f"{page.url}{query}#comment-{comment.pk}")

@@ -209,3 +209,34 @@ def test_posting_to_a_page_whose_discussion_was_unpublished_is_404(client, topic
 
 def test_the_form_refuses_get(client, topic):
     assert client.get(form_url(topic)).status_code == 405
+
+
+def test_after_posting_on_a_long_thread_the_resident_lands_on_the_page_holding_the_comment(
+    client, topic
+):
+    from cms.selectors import THREADS_PER_PAGE
+    from engage.rules import Participant
+    from engage.services import comment_create
+
+    for n in range(THREADS_PER_PAGE + 1):
+        comment_create(
+            discussion=topic.discussion,
+            participant=Participant(user=None, key="a:t"),
+            body=f"Comment {n}",
+            display_name="Ana",
+        )
+    response = send(client, topic, body="Newest")
+    newest = Comment.objects.get(body="Newest")
+    assert response["Location"] == f"/topics/mobility/?comments_page=2#comment-{newest.pk}"
+    first = Comment.objects.get(body="Comment 0")
+    response = send(client, topic, body="Reply to the first", parent=str(first.pk))
+    reply = Comment.objects.get(body="Reply to the first")
+    assert response["Location"] == f"/topics/mobility/#comment-{reply.pk}"
+
+
+def test_a_large_pinned_shape_is_not_cut_short_by_the_form(client, topic):
+    ring = [[-104.99 + 0.00001 * i, 39.74] for i in range(600)]
+    ring += [[-104.97, 39.76], ring[0]]
+    shape = json.dumps({"type": "Polygon", "coordinates": [ring]})
+    assert len(shape) > 6000
+    assert send(client, topic, geometry=shape).status_code == 302
