@@ -236,6 +236,67 @@ class PollBlock(blocks.StructBlock):
         label = _("Poll")
 
 
+hex_colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f77b4."))
+
+
+class FeedbackCategoryBlock(blocks.StructBlock):
+    """One kind of feedback residents choose when they comment (idea, concern…). The slug is
+    what comments and the API keep: changing a label or colour later keeps the comments'
+    category, changing the slug does not."""
+
+    slug = blocks.CharBlock(
+        max_length=50,
+        validators=[
+            RegexValidator(r"^[a-z0-9][a-z0-9-]*$", _("Lower-case letters, digits and '-' only."))
+        ],
+    )
+    label = blocks.CharBlock(max_length=100)
+    colour = blocks.CharBlock(max_length=7, default="#1f77b4", validators=[hex_colour_validator])
+    icon = blocks.CharBlock(max_length=50, required=False)
+
+    class Meta:
+        icon = "tag"
+        label = _("Feedback category")
+
+
+class FeedbackCategoriesBlock(blocks.StreamBlock):
+    category = FeedbackCategoryBlock()
+
+    def clean(self, value):
+        value = super().clean(value)
+        slugs = [child.value["slug"] for child in value]
+        duplicates = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+        if duplicates:
+            raise blocks.StreamBlockValidationError(
+                non_block_errors=[
+                    ValidationError(
+                        _("Each category needs its own slug; repeated: %(slugs)s.")
+                        % {"slugs": ", ".join(duplicates)}
+                    )
+                ]
+            )
+        return value
+
+
+DEFAULT_FEEDBACK_CATEGORIES = [
+    ("idea", _("Idea"), "#2ca02c", "lightbulb"),
+    ("concern", _("Concern"), "#d62728", "warning"),
+    ("question", _("Question"), "#1f77b4", "help"),
+    ("support", _("Support"), "#9467bd", "thumbs-up"),
+]
+
+
+def default_feedback_categories() -> list[dict]:
+    """What a new page offers until the planner changes it (a callable: each page its copy)."""
+    return [
+        {
+            "type": "category",
+            "value": {"slug": slug, "label": str(label), "colour": colour, "icon": icon},
+        }
+        for slug, label, colour, icon in DEFAULT_FEEDBACK_CATEGORIES
+    ]
+
+
 def page_body_blocks() -> list[tuple[str, blocks.Block]]:
     """The blocks every content page offers; a fresh list so each StreamField owns its blocks."""
     return [

@@ -1,14 +1,18 @@
 """Wagtail pages: the home page, the topic index, planning topics and draft plans with chapters.
 
-Every public page type has a ``body`` StreamField built from ``cms.blocks``. Comment periods and
-the attached discussion arrive with the engagement integration: they are meant to be added to
-``PlanningTopicPage`` and ``DraftPlanPage`` as a ``discussion`` foreign key plus
-``comments_open_at``/``comments_close_at`` fields.
+Every public page type has a ``body`` StreamField built from ``cms.blocks``. Planning topics and
+draft plans also carry a discussion (``DiscussionPageMixin``): the planner edits the comment
+period, moderation mode, anonymous posting, feedback categories and plan area on the page; the
+``engage.Discussion`` itself is created and kept in step by ``cms.services.page_discussion_sync``
+when the page is published (docs/cms.md).
 """
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -21,7 +25,8 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
-from cms.blocks import page_body_blocks
+from cms.blocks import FeedbackCategoriesBlock, default_feedback_categories, page_body_blocks
+from cms.geojson import PlanAreaError, parse_plan_area
 
 INTRO_FEATURES = ["bold", "italic", "link"]
 
@@ -45,6 +50,121 @@ class BasePage(Page):
         abstract = True
 
 
+class DiscussionPageMixin(models.Model):
+    """A page that residents comment on. The fields are the planner's; the ``discussion`` is
+    the engagement app's record, created and updated from these fields only when the page is
+    published (so a draft never changes what residents see) and unpublished with the page."""
+
+    class Moderation(models.TextChoices):
+        POST = "post", _("Post-moderation: comments appear at once and can be hidden")
+        PRE = "pre", _("Pre-moderation: comments wait for a moderator")
+
+    discussion = models.ForeignKey(
+        "engage.Discussion",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    comments_open_at = models.DateTimeField(
+        _("comments open"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: open as soon as the page is published."),
+    )
+    comments_close_at = models.DateTimeField(
+        _("comments close"), null=True, blank=True, help_text=_("Empty: no closing date.")
+    )
+    moderation = models.CharField(
+        _("moderation"), max_length=8, choices=Moderation.choices, default=Moderation.POST
+    )
+    allow_anonymous = models.BooleanField(
+        _("anonymous comments allowed"),
+        default=True,
+        help_text=_("Residents may comment with a display name, without signing in."),
+    )
+    feedback_categories = StreamField(
+        FeedbackCategoriesBlock(),
+        blank=True,
+        default=default_feedback_categories,
+        help_text=_("The kinds of feedback residents choose from. Empty: no categories."),
+    )
+    plan_area = models.TextField(
+        _("plan area"),
+        blank=True,
+        help_text=_(
+            "Optional. Pinned feedback must fall inside it. A GeoJSON Polygon or MultiPolygon "
+            "in WGS84 (longitude, latitude), e.g. exported from geojson.io or QGIS."
+        ),
+    )
+
+    discussion_panels = [
+        MultiFieldPanel(
+            [
+                FieldPanel("comments_open_at"),
+                FieldPanel("comments_close_at"),
+                FieldPanel("moderation"),
+                FieldPanel("allow_anonymous"),
+                FieldPanel("plan_area"),
+                FieldPanel("feedback_categories"),
+            ],
+            heading=_("Comments and feedback map"),
+            icon="comment",
+        )
+    ]
+    # Two pages must never share one discussion: a copy starts without one.
+    exclude_fields_in_copy = ["discussion"]
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if (
+            self.comments_open_at
+            and self.comments_close_at
+            and self.comments_close_at <= self.comments_open_at
+        ):
+            errors["comments_close_at"] = _("Comments must close after they open.")
+        if self.plan_area and self.plan_area.strip():
+            try:
+                # Stored normalised, so publishing can never meet an invalid area.
+                self.plan_area = json.dumps(parse_plan_area(self.plan_area), separators=(",", ":"))
+            except PlanAreaError as exc:
+                errors["plan_area"] = str(exc)
+        else:
+            self.plan_area = ""
+        if errors:
+            raise ValidationError(errors)
+
+    def with_content_json(self, content: dict):
+        # The discussion belongs to the page, not to a revision: publishing a revision saved
+        # before the discussion existed must not drop the link (and create a second one).
+        # Read from the database, not ``self``: ``page.save_revision().publish()`` on an instance
+        # loaded before the first publication would otherwise carry a stale None.
+        obj = super().with_content_json(content)
+        obj.discussion_id = (
+            type(self).objects.filter(pk=self.pk).values_list("discussion_id", flat=True).first()
+            if self.pk
+            else None
+        )
+        return obj
+
+    def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
+        from cms.selectors import page_feedback
+
+        context = super().get_context(request, *args, **kwargs)
+        context["feedback"] = page_feedback(
+            page=self,
+            user=request.user if hasattr(request, "user") else None,
+            comments_page=request.GET.get("comments_page"),
+            reply_to=request.GET.get("reply_to"),
+        )
+        return context
+
+
 class HomePage(BasePage):
     """The city's front door: what is being planned and how to take part."""
 
@@ -66,10 +186,11 @@ class HomePage(BasePage):
         verbose_name = _("home page")
 
     def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
-        from cms.selectors import home_featured_topics, plans_in_public_review
+        from cms.selectors import home_featured_topics, open_comment_periods, plans_in_public_review
 
         context = super().get_context(request, *args, **kwargs)
         context["featured_topics"] = home_featured_topics(home=self)
+        context["open_comment_periods"] = open_comment_periods(root=self)
         context["plans_in_review"] = plans_in_public_review(root=self)
         return context
 
@@ -111,7 +232,7 @@ class TopicIndexPage(BasePage):
         return context
 
 
-class PlanningTopicPage(BasePage):
+class PlanningTopicPage(DiscussionPageMixin, BasePage):  # noqa: DJ008 - Page.__str__
     """One planning topic (land use, mobility, parks…): what is proposed, maps, a timeline and
     how to give feedback."""
 
@@ -120,13 +241,24 @@ class PlanningTopicPage(BasePage):
     )
     body = StreamField(page_body_blocks(), blank=True)
 
-    content_panels = [*Page.content_panels, FieldPanel("summary"), FieldPanel("body")]
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("summary"),
+        FieldPanel("body"),
+        *DiscussionPageMixin.discussion_panels,
+    ]
     search_fields = [
         *Page.search_fields,
         index.SearchField("summary"),
         index.SearchField("body"),
     ]
-    api_fields = [APIField("summary"), APIField("body")]
+    api_fields = [
+        APIField("summary"),
+        APIField("body"),
+        APIField("discussion_id"),
+        APIField("comments_open_at"),
+        APIField("comments_close_at"),
+    ]
 
     parent_page_types = ["cms.TopicIndexPage"]
     subpage_types: list[str] = []
@@ -135,7 +267,7 @@ class PlanningTopicPage(BasePage):
         verbose_name = _("planning topic")
 
 
-class DraftPlanPage(RoutablePageMixin, BasePage):
+class DraftPlanPage(RoutablePageMixin, DiscussionPageMixin, BasePage):  # noqa: DJ008
     """A draft plan under public review: its status, the full PDF, an overview and its chapters
     (child pages) with a table of contents, and "what changed since the last draft"."""
 
@@ -166,6 +298,7 @@ class DraftPlanPage(RoutablePageMixin, BasePage):
         ),
         FieldPanel("summary"),
         FieldPanel("body"),
+        *DiscussionPageMixin.discussion_panels,
     ]
     search_fields = [
         *Page.search_fields,
@@ -178,6 +311,9 @@ class DraftPlanPage(RoutablePageMixin, BasePage):
         APIField("summary"),
         APIField("document"),
         APIField("body"),
+        APIField("discussion_id"),
+        APIField("comments_open_at"),
+        APIField("comments_close_at"),
     ]
 
     parent_page_types = ["cms.HomePage", "cms.TopicIndexPage"]

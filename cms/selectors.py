@@ -264,3 +264,266 @@ def poll_summaries() -> list[dict]:
         .annotate(votes=Count("id"), question=Max("question"))
         .order_by("page__title", "block_id")
     )
+
+
+# --- A page's discussion: feedback map, thread, comment form ---------------------------------
+
+THREADS_PER_PAGE = 20
+DEFAULT_ZOOM = 12
+
+
+@dataclass
+class ThreadNode:
+    """One comment of the rendered thread. ``comment`` is None for nothing; ``visible`` is
+    False for a hidden or withdrawn comment kept as a placeholder for its replies."""
+
+    comment: object
+    visible: bool
+    replies: list[ThreadNode] = field(default_factory=list)
+
+    @property
+    def hidden_by_moderator(self) -> bool:
+        return self.comment.status == "hidden"
+
+    @property
+    def body_html(self) -> str:
+        from engage.schemas import render_body_html
+
+        return render_body_html(self.comment.body) if self.visible else ""
+
+
+@dataclass
+class FeedbackMap:
+    layers: str
+    center: str
+    zoom: int
+    plan_area: str
+    feedback_url: str
+
+
+@dataclass
+class CommentFormState:
+    """What the no-JavaScript comment form shows: the values typed and the errors by field
+    (``""`` for errors about the whole form)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def form_errors(self) -> list[str]:
+        return self.errors.get("", [])
+
+
+@dataclass
+class PageFeedback:
+    discussion: object
+    state: str  # "open", "not_yet" or "closed"
+    threads: object  # a Paginator page of ThreadNode
+    categories: list[dict]
+    categories_json: str
+    map: FeedbackMap
+    comments_url: str
+    ws_path: str
+    signed_in: bool
+    reply_to: object | None
+    form: CommentFormState
+    login_url: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+    @property
+    def can_post(self) -> bool:
+        return self.is_open and (self.signed_in or self.discussion.allow_anonymous)
+
+    @property
+    def needs_sign_in(self) -> bool:
+        return self.is_open and not self.signed_in and not self.discussion.allow_anonymous
+
+
+def _outline_tree(outline: list[tuple[int, int | None, str]]) -> list[tuple[int, list]]:
+    """Roots of the comment tree as (id, children) pairs; placeholders (non-published) without
+    any published descendant are dropped."""
+    children: dict[int | None, list[int]] = {}
+    status = {}
+    for pk, parent, state in outline:
+        children.setdefault(parent, []).append(pk)
+        status[pk] = state
+
+    def build(pk: int) -> tuple[int, list] | None:
+        kids = [node for node in (build(child) for child in children.get(pk, [])) if node]
+        if status[pk] != "published" and not kids:
+            return None
+        return (pk, kids)
+
+    return [node for node in (build(pk) for pk in children.get(None, [])) if node]
+
+
+def comment_thread_page_number(*, discussion, comment_id: int) -> int:
+    """The thread page (1-based) whose conversations include this comment; 1 if not shown."""
+    from engage import selectors as engage_selectors
+
+    roots = _outline_tree(engage_selectors.comment_thread_outline(discussion=discussion))
+    for index, root in enumerate(roots):
+        if comment_id in _ids([root]):
+            return index // THREADS_PER_PAGE + 1
+    return 1
+
+
+def _ids(nodes: list[tuple[int, list]]) -> list[int]:
+    result = []
+    for pk, kids in nodes:
+        result.append(pk)
+        result.extend(_ids(kids))
+    return result
+
+
+def _feedback_map(*, page, discussion) -> FeedbackMap:
+    """The first map block of the page gives layers, centre and zoom; without one, the layers
+    shown by default, centred on the plan area (or the layers' extent)."""
+    from django.contrib.gis.db.models import Extent
+
+    from landuse.models import Feature
+    from landuse.selectors import layer_list
+
+    plan_area = discussion.plan_area.json if discussion.plan_area is not None else ""
+    feedback_url = f"/api/engage/discussions/{discussion.pk}/feedback.geojson"
+    for block in getattr(page, "body", None) or []:
+        if block.block_type == "map":
+            layers = [layer for layer in block.value.get("layers") or [] if layer is not None]
+            lat, lon = block.value["centre_latitude"], block.value["centre_longitude"]
+            return FeedbackMap(
+                layers=",".join(layer.slug for layer in layers),
+                center=f"{lat:.6f},{lon:.6f}",
+                zoom=block.value["zoom"],
+                plan_area=plan_area,
+                feedback_url=feedback_url,
+            )
+    layers = [layer for layer in layer_list() if layer.visible_by_default]
+    if discussion.plan_area is not None:
+        point = discussion.plan_area.point_on_surface
+        center = f"{point.y:.6f},{point.x:.6f}"
+    else:
+        extent = Feature.objects.filter(layer__in=layers).aggregate(box=Extent("geometry"))["box"]
+        center = (
+            f"{(extent[1] + extent[3]) / 2:.6f},{(extent[0] + extent[2]) / 2:.6f}"
+            if extent
+            else "0.000000,0.000000"
+        )
+    return FeedbackMap(
+        layers=",".join(layer.slug for layer in layers),
+        center=center,
+        zoom=DEFAULT_ZOOM,
+        plan_area=plan_area,
+        feedback_url=feedback_url,
+    )
+
+
+def page_feedback(
+    *,
+    page,
+    user=None,
+    comments_page: str | None = None,
+    reply_to: str | None = None,
+    form: CommentFormState | None = None,
+) -> PageFeedback | None:
+    """Everything the feedback section of a page shows, or None when the page has no published
+    discussion (never published, or a preview of an unpublished page)."""
+    import json
+
+    from django.conf import settings
+    from django.core.paginator import Paginator
+    from django.shortcuts import resolve_url
+    from django.utils import timezone
+
+    from engage import selectors as engage_selectors
+    from engage.schemas import category_out
+
+    discussion = (
+        engage_selectors.discussion_get_published(discussion_id=page.discussion_id)
+        if page.discussion_id
+        else None
+    )
+    if discussion is None:
+        return None
+    now = timezone.now()
+    if discussion.opens_at and now < discussion.opens_at:
+        state = "not_yet"
+    elif discussion.closes_at and now >= discussion.closes_at:
+        state = "closed"
+    else:
+        state = "open"
+
+    roots = _outline_tree(engage_selectors.comment_thread_outline(discussion=discussion))
+    threads = Paginator(roots, THREADS_PER_PAGE).get_page(comments_page)
+    comments = engage_selectors.comment_list_by_ids(
+        discussion=discussion, ids=_ids(list(threads.object_list))
+    )
+
+    def node(item: tuple[int, list]) -> ThreadNode:
+        comment = comments[item[0]]
+        return ThreadNode(
+            comment=comment,
+            visible=comment.status == "published",
+            replies=[node(child) for child in item[1]],
+        )
+
+    threads.object_list = [node(item) for item in threads.object_list]
+
+    categories = [category_out(c) for c in discussion.categories.all()]
+    replying_to = None
+    if reply_to and reply_to.isdigit():
+        candidate = engage_selectors.comment_get(comment_id=int(reply_to))
+        if (
+            candidate is not None
+            and candidate.discussion_id == discussion.pk
+            and candidate.status == "published"
+            and candidate.depth < discussion.max_reply_depth
+        ):
+            replying_to = candidate
+    return PageFeedback(
+        discussion=discussion,
+        state=state,
+        threads=threads,
+        categories=categories,
+        categories_json=json.dumps(categories, separators=(",", ":")),
+        map=_feedback_map(page=page, discussion=discussion),
+        comments_url=f"/api/engage/discussions/{discussion.pk}/comments/",
+        ws_path=f"/ws/discussions/{discussion.pk}/",
+        signed_in=bool(user is not None and user.is_authenticated),
+        reply_to=replying_to,
+        form=form or CommentFormState(),
+        login_url=resolve_url(settings.LOGIN_URL),
+    )
+
+
+@dataclass(frozen=True)
+class OpenCommentPeriod:
+    page: Page
+    closes_at: object | None
+
+
+def open_comment_periods(*, root: Page) -> list[OpenCommentPeriod]:
+    """Live, public topics and plans under ``root`` whose discussion takes comments now,
+    closing soonest first (no closing date last)."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from cms.models import DraftPlanPage, PlanningTopicPage
+
+    now = timezone.now()
+    periods = []
+    for model in (PlanningTopicPage, DraftPlanPage):
+        pages = (
+            model.objects.descendant_of(root)
+            .live()
+            .public()
+            .filter(discussion__is_published=True)
+            .filter(Q(discussion__opens_at__isnull=True) | Q(discussion__opens_at__lte=now))
+            .filter(Q(discussion__closes_at__isnull=True) | Q(discussion__closes_at__gt=now))
+            .select_related("discussion")
+        )
+        periods.extend(OpenCommentPeriod(page=p, closes_at=p.discussion.closes_at) for p in pages)
+    far = now.replace(year=9999)
+    return sorted(periods, key=lambda p: (p.closes_at or far, p.page.title))

@@ -1,11 +1,14 @@
-"""Writes: casting a poll vote, and the editorial set-up (groups, permissions, workflow)."""
+"""Writes: casting a poll vote, keeping a page's discussion in step with the page, and the
+editorial set-up (groups, permissions, workflow)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Group, Permission
+from django.contrib.gis.geos import GEOSGeometry
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from wagtail.models import (
@@ -19,8 +22,10 @@ from wagtail.models import (
     WorkflowTask,
 )
 
-from cms.models import PollVote
+from cms.models import DiscussionPageMixin, PollVote
 from cms.selectors import poll_answers, poll_block
+from engage import services as engage_services
+from engage.models import Discussion
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -67,6 +72,91 @@ def poll_vote_cast(
     except IntegrityError as exc:
         raise PollError(_("You have already answered this poll.")) from exc
     return vote
+
+
+# --- The page's discussion ------------------------------------------------------------------
+
+
+def _page_categories(page: DiscussionPageMixin) -> list[engage_services.CategorySpec]:
+    return [
+        engage_services.CategorySpec(
+            slug=child.value["slug"],
+            label=child.value["label"],
+            colour=child.value["colour"],
+            icon=child.value["icon"] or "",
+        )
+        for child in page.feedback_categories
+        if child.block_type == "category"
+    ]
+
+
+def _page_plan_area(page: DiscussionPageMixin) -> GEOSGeometry | None:
+    if not page.plan_area:
+        return None
+    # ``plan_area`` was validated and normalised by the page's ``clean`` (cms/geojson.py);
+    # parsing again refuses anything that bypassed it, e.g. a revision written by code.
+    from cms.geojson import parse_plan_area
+
+    geometry = GEOSGeometry(json.dumps(parse_plan_area(page.plan_area)))
+    geometry.srid = 4326
+    return geometry
+
+
+def _page_is_public(page: Page) -> bool:
+    return bool(page.live) and not page.get_view_restrictions().exists()
+
+
+@transaction.atomic
+def page_discussion_sync(*, page: DiscussionPageMixin) -> Discussion | None:
+    """Make the page's discussion match the page as it is now live: create it on the first
+    publication, otherwise update title, comment period, moderation, anonymous posting, plan
+    area and categories, and publish it with the page's URL. Called when the page is published
+    (also by ``publish_scheduled``); draft revisions never reach it. Wagtail also announces a
+    publication scheduled for later (the page stays not live): that changes nothing yet."""
+    if not page.live:
+        return None
+    fields = {
+        "title": page.title,
+        "opens_at": page.comments_open_at,
+        "closes_at": page.comments_close_at,
+        "moderation": page.moderation,
+        "allow_anonymous": page.allow_anonymous,
+        "plan_area": _page_plan_area(page),
+        "categories": _page_categories(page),
+    }
+    public = _page_is_public(page)
+    url = (page.get_url() or "") if public else ""
+    # The page row, locked, is the authority (two publications at once create one discussion).
+    discussion_id = (
+        type(page)
+        .objects.select_for_update()
+        .filter(pk=page.pk)
+        .values_list("discussion_id", flat=True)
+        .first()
+    )
+    discussion = (
+        Discussion.objects.select_for_update().filter(pk=discussion_id).first()
+        if discussion_id
+        else None
+    )
+    if discussion is None:
+        discussion = engage_services.discussion_create(**fields, page_url=url, is_published=public)
+        # A queryset update: no second revision, no page signals, no ``save()`` side effects.
+        type(page).objects.filter(pk=page.pk).update(discussion=discussion)
+        page.discussion = discussion
+        return discussion
+    engage_services.discussion_update(discussion=discussion, **fields)
+    return engage_services.discussion_set_publication(
+        discussion=discussion, published=public, page_url=url
+    )
+
+
+def page_discussion_unpublish(*, discussion_id: int | None) -> None:
+    """The page was unpublished, expired or deleted: its discussion disappears from the public
+    API and live updates (404, WebSocket 4404). Comments are kept for staff and exports."""
+    discussion = Discussion.objects.filter(pk=discussion_id).first() if discussion_id else None
+    if discussion is not None and discussion.is_published:
+        engage_services.discussion_set_publication(discussion=discussion, published=False)
 
 
 # --- Editorial set-up -----------------------------------------------------------------------

@@ -80,6 +80,27 @@ def comment_list_changed(
     return rows[:limit], len(rows) > limit
 
 
+# What a server-rendered thread shows: published comments, and hidden or withdrawn ones as
+# placeholders without content (so the replies under them keep their context).
+THREAD_STATUSES = (Comment.Status.PUBLISHED, Comment.Status.HIDDEN, Comment.Status.WITHDRAWN)
+
+
+def comment_thread_outline(*, discussion: Discussion) -> list[tuple[int, int | None, str]]:
+    """(id, parent id, status) of every comment a thread may show, in id order: enough to
+    build and paginate the tree before loading the comments of one page of it."""
+    return list(
+        Comment.objects.filter(discussion=discussion, status__in=THREAD_STATUSES)
+        .order_by("pk")
+        .values_list("pk", "parent_id", "status")
+    )
+
+
+def comment_list_by_ids(*, discussion: Discussion, ids: list[int]) -> dict[int, Comment]:
+    """Those comments of the discussion, with their category and reaction counts, by id."""
+    queryset = Comment.objects.filter(discussion=discussion, pk__in=ids).select_related("category")
+    return {comment.pk: comment for comment in _with_reaction_counts(queryset)}
+
+
 def comment_get(*, comment_id: int) -> Comment | None:
     return Comment.objects.select_related("discussion", "category").filter(pk=comment_id).first()
 

@@ -1,7 +1,13 @@
 """Demo pages: the home page's content, a topic index, planning topics and a draft plan with
 chapters, each with maps of the sample city's layers; the Planner/Reviewer groups and the
 review workflow. Idempotent: pages are found by slug under their parent and left as they are
-(an editor may have changed them), missing ones are created and published."""
+(an editor may have changed them), missing ones are created and published.
+
+Each topic and the plan has a discussion (created by publishing the page): a comment period
+that opened two weeks before the first load and closes three months after it, the sample city's
+extent as plan area (the plan: its downtown district), anonymous posting with a display name,
+except the parks topic, which requires signing in. A page from an earlier demo that has no
+discussion yet gets these settings and is published once more."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import json
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.utils import timezone
 from wagtail.models import Page
 from wagtail.rich_text import RichText
 
@@ -22,6 +29,7 @@ from cms.models import (
     TopicIndexPage,
 )
 from cms.services import editorial_setup_ensure
+from geo_fixtures.demo_discussions import sample_city_boundary
 from landuse.models import Layer
 
 Log = Callable[[str], None]
@@ -133,6 +141,29 @@ def _child(parent: Page, model: type[Page], slug: str, **fields) -> tuple[Page, 
     return page, True
 
 
+def discussion_settings(*, allow_anonymous: bool = True, plan_area: dict | None = None) -> dict:
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    area = plan_area or json.loads(sample_city_boundary().json)
+    return {
+        "comments_open_at": now - datetime.timedelta(days=14),
+        "comments_close_at": now + datetime.timedelta(days=90),
+        "moderation": "post",
+        "allow_anonymous": allow_anonymous,
+        "plan_area": json.dumps(area),
+    }
+
+
+def _ensure_discussion(log: Log, page: Page, settings: dict) -> None:
+    """A live demo page from before discussions existed gets the demo settings, published."""
+    page.refresh_from_db(fields=["discussion", "live"])
+    if page.discussion_id is not None or not page.live:
+        return
+    for name, value in settings.items():
+        setattr(page, name, value)
+    page.save_revision().publish()
+    log(f"attached a discussion to {page.title!r}")
+
+
 def ensure_demo_pages(log: Log, *, home: HomePage) -> None:
     zoning, future = demo_layers()
 
@@ -204,6 +235,8 @@ def ensure_demo_pages(log: Log, *, home: HomePage) -> None:
     ]
     topics = []
     for slug, title, summary, body in topics_spec:
+        # One discussion requires signing in, to show both kinds (DESIGN.md).
+        settings = discussion_settings(allow_anonymous=slug != "parks")
         topic, created = _child(
             index,
             PlanningTopicPage,
@@ -212,19 +245,23 @@ def ensure_demo_pages(log: Log, *, home: HomePage) -> None:
             summary=summary,
             search_description=summary,
             body=body,
+            **settings,
         )
         topics.append(topic)
         if created:
             log(f"created the planning topic {title!r}")
+        _ensure_discussion(log, topic, settings)
 
     for order, topic in enumerate(topics):
         if not HomePageFeaturedTopic.objects.filter(home=home, topic=topic).exists():
             HomePageFeaturedTopic.objects.create(home=home, topic=topic, sort_order=order)
 
+    plan_settings = discussion_settings(plan_area=PLAN_AREA)
     plan, created = _child(
         home,
         DraftPlanPage,
         "comprehensive-plan-2040",
+        **plan_settings,
         title="Comprehensive Plan 2040 — public review draft",
         show_in_menus=True,
         status=DraftPlanPage.Status.PUBLIC_REVIEW,
@@ -241,6 +278,7 @@ def ensure_demo_pages(log: Log, *, home: HomePage) -> None:
     )
     if created:
         log("created the draft plan")
+    _ensure_discussion(log, plan, plan_settings)
     chapters = [
         (
             "vision",

@@ -20,6 +20,7 @@ from cms.models import (
 from cms.services import editorial_setup_ensure
 from geo_fixtures.demo import ensure_home_page
 from landuse.models import Layer
+from tests.engage.conftest import release_thread_connections  # noqa: F401 - shared fixture
 
 SQUARE = {
     "type": "Polygon",

@@ -23,6 +23,7 @@ from cms.models import (
     PlanningTopicPage,
     TopicIndexPage,
 )
+from engage.models import Comment, Discussion
 from landuse.models import Layer
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,8 @@ COUNTED = [
     GroupApprovalTask,
     WorkflowTask,
     WorkflowPage,
+    Discussion,
+    Comment,
 ]
 
 

@@ -140,8 +140,24 @@ def test_it_rejects_a_call_to_action_anchor_that_is_not_an_id():
 # --- Through the editor -------------------------------------------------------------------
 
 
-def editor_post(client, topic_index, *, layer_pk: int, plan_area: str, ends_on: str = ""):
+DISCUSSION_FIELDS = {
+    "comments_open_at": "",
+    "comments_close_at": "",
+    "moderation": "post",
+    "allow_anonymous": "on",
+    "discussion_plan_area": "",
+    "feedback_categories-count": "0",
+}
+
+
+def editor_post(
+    client, topic_index, *, layer_pk: int, plan_area: str, ends_on: str = "", **discussion
+):
+    fields = {**DISCUSSION_FIELDS, **discussion}
+    # The page's own plan area field is named plan_area in the form; the block's has a prefix.
+    fields["plan_area"] = fields.pop("discussion_plan_area")
     data = {
+        **fields,
         "title": "Bad map",
         "slug": "bad-map",
         "summary": "",

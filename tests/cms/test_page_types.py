@@ -75,6 +75,8 @@ class CreatingPagesInTheEditor(WagtailPageTestCase):
                     "slug": "parks",
                     "summary": "More parks.",
                     "body": streamfield([("text", rich_text("<p>A park for everyone.</p>"))]),
+                    "moderation": "post",
+                    "feedback_categories": streamfield([]),
                 }
             ),
         )
@@ -92,6 +94,8 @@ class CreatingPagesInTheEditor(WagtailPageTestCase):
                     "status": "public_review",
                     "summary": "",
                     "body": streamfield([]),
+                    "moderation": "post",
+                    "feedback_categories": streamfield([]),
                 }
             ),
         )

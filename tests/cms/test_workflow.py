@@ -86,6 +86,8 @@ def test_a_planner_submits_through_the_editor(client, planner, topic_index, edit
             "slug": "housing",
             "summary": "",
             "body-count": "0",
+            "moderation": "post",
+            "feedback_categories-count": "0",
             "action-submit": "Submit",
         },
     )

@@ -1,0 +1,50 @@
+"""The selectors a server-rendered thread is built from: the outline of every comment a thread
+may show, and the comments of one page of it with their reaction counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from engage import selectors
+from engage.models import Comment, Reaction
+from engage.rules import Participant
+from engage.services import comment_create
+
+pytestmark = pytest.mark.django_db
+
+
+def post(discussion, body: str, parent=None) -> Comment:
+    comment, _ = comment_create(
+        discussion=discussion,
+        participant=Participant(user=None, key="a:t"),
+        body=body,
+        display_name="Sam",
+        parent_id=parent.pk if parent else None,
+    )
+    return comment
+
+
+def test_the_outline_lists_published_hidden_and_withdrawn_comments_in_id_order(discussion):
+    first = post(discussion, "First")
+    reply = post(discussion, "Reply", parent=first)
+    hidden = post(discussion, "Hidden")
+    pending = post(discussion, "Pending")
+    Comment.objects.filter(pk=hidden.pk).update(status=Comment.Status.HIDDEN)
+    Comment.objects.filter(pk=pending.pk).update(status=Comment.Status.PENDING)
+    assert selectors.comment_thread_outline(discussion=discussion) == [
+        (first.pk, None, "published"),
+        (reply.pk, first.pk, "published"),
+        (hidden.pk, None, "hidden"),
+    ]
+
+
+def test_comments_by_id_carry_their_reaction_counts_and_stay_in_their_discussion(discussion):
+    from tests.engage.conftest import open_discussion
+
+    comment = post(discussion, "Trees")
+    elsewhere = post(open_discussion(title="Another"), "Elsewhere")
+    Reaction.objects.create(comment=comment, voter_key="a:1", value="agree")
+    Reaction.objects.create(comment=comment, voter_key="a:2", value="disagree")
+    found = selectors.comment_list_by_ids(discussion=discussion, ids=[comment.pk, elsewhere.pk])
+    assert list(found) == [comment.pk]
+    assert (found[comment.pk].agree_count, found[comment.pk].disagree_count) == (1, 1)
