@@ -116,10 +116,20 @@ def prepared(tmp_path_factory) -> Prepared:
 
 
 @contextlib.contextmanager
-def start_site(prepared: Prepared, folder: Path, **overrides: str) -> Iterator[Site]:
-    shutil.copy(prepared.folder / "db.sqlite3", folder / "db.sqlite3")
+def start_site(
+    prepared: Prepared,
+    folder: Path,
+    *,
+    port: int | None = None,
+    keep_database: bool = False,
+    **overrides: str,
+) -> Iterator[Site]:
+    """A live server on a copy of the prepared database in ``folder`` (``keep_database``: the
+    copy already there, e.g. to start the server again after stopping it)."""
+    if not keep_database:
+        shutil.copy(prepared.folder / "db.sqlite3", folder / "db.sqlite3")
     env = _env(folder, STATIC_ROOT=str(prepared.folder / "static"), **overrides)
-    with live_server(env) as server:
+    with live_server(env, port=port) as server:
         yield Site(
             server=server, env=env, page_path=prepared.page_path, discussion=prepared.discussion
         )

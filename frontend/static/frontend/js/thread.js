@@ -935,7 +935,7 @@
     if (backfilling) return backfilling;
     var since = asOf;
     backfilling = fetchNew().then(function (roundAsOf) {
-      return (since ? fetchChanged(since) : null).then(function () {
+      return Promise.resolve(since ? fetchChanged(since) : null).then(function () {
         return returning ? refreshReactions() : null;
       }).then(function () {
         asOf = roundAsOf;
