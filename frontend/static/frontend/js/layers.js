@@ -77,6 +77,9 @@
 
   function Legend(layer) {
     var list = el("ul", "civic-map__legend");
+    // A long legend scrolls: keyboard users must be able to reach it to scroll it.
+    list.tabIndex = 0;
+    list.setAttribute("aria-label", "Legend: " + layer.title);
     layer.legend.forEach(function (entry) {
       var item = el("li");
       item.appendChild(swatch(entry.colour));
