@@ -67,6 +67,7 @@ def test_a_pin_at_the_map_centre_appears_here_and_live_on_another_page(browser, 
     bob.locator(".leaflet-marker-icon.feedback-pin[title*='Alice']").first.click()
     bob.wait_for_selector(".feedback-popup")
     assert "A footbridge right here" in bob.inner_text(".feedback-popup")
+    bob.wait_for_timeout(400)  # the popup fades in
     screenshot(bob, "feedback-pin-popup")
     assert alice.errors == [] and bob.errors == []
     assert site.outside == []
