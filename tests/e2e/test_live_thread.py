@@ -98,3 +98,55 @@ def test_after_the_server_goes_away_the_page_reconnects_and_backfills(browser, p
         assert bob.locator("li.comment", has_text="Also before.").count() == 1
         assert bob.errors == []
         assert site.outside == []
+
+
+def test_residents_reply_agree_report_and_edit_and_others_see_it_live(browser, site):
+    alice = open_page(browser, site)
+    bob = open_page(browser, site)
+    post_comment(alice, "Plant more trees on the embankment.", "Alice")
+    theirs = bob.locator("li.comment", has_text="Plant more trees on the embankment.")
+    theirs.wait_for()
+
+    # Bob agrees: his button is pressed, and Alice's count follows live.
+    theirs.get_by_role("button", name="Agree 0", exact=True).click()
+    theirs.locator("button.reaction-agree[aria-pressed='true']").wait_for()
+    alice.wait_for_function(
+        "() => [...document.querySelectorAll('li.comment .reaction-agree .reaction-count')]"
+        ".some(e => e.textContent === '1')"
+    )
+
+    # Bob replies: the form moves under the comment, focus goes to its text box.
+    theirs.get_by_role("button", name="Reply").click()
+    assert bob.evaluate("document.activeElement.id") == "comment-body"
+    assert bob.inner_text("#comment-form h3") == "Reply to Alice"
+    bob.fill("#comment-body", "Yes, native species please.")
+    bob.fill("#comment-display-name", "Bob")
+    bob.click("#comment-form button[type=submit]")
+    reply = alice.locator("li.comment ol.replies li.comment", has_text="Yes, native species")
+    reply.wait_for()
+
+    # Bob reports Alice's comment with a reason.
+    theirs.get_by_role("button", name="Report").first.click()
+    theirs.locator("select[name=reason]").select_option("off_topic")
+    theirs.get_by_role("button", name="Send report").click()
+    theirs.locator(".report-thanks").wait_for()
+
+    # Alice edits her comment; Bob sees the new text and the "edited" mark.
+    mine = alice.locator("li.comment", has_text="Plant more trees on the embankment.").first
+    mine.get_by_role("button", name="Edit").first.click()
+    alice.fill("textarea[name=body][id^=edit-body-]", "Plant more trees on the whole embankment.")
+    alice.get_by_role("button", name="Save").click()
+    bob.locator("li.comment", has_text="Plant more trees on the whole embankment.").wait_for()
+    assert bob.locator("li.comment .comment-edited").count() == 1
+
+    # Newest first: Bob's order is kept, and a new comment waits behind a button.
+    bob.get_by_role("button", name="Newest first").click()
+    post_comment(alice, "A later thought.", "Alice")
+    bob.locator(".thread-new:not([hidden])").wait_for()
+    assert bob.inner_text(".thread-new") == "1 new comment"
+    assert bob.locator("ol.thread > li.comment", has_text="A later thought.").count() == 0
+    bob.click(".thread-new")
+    first = bob.locator("ol.thread > li.comment").first
+    assert "A later thought." in first.inner_text()
+    assert alice.errors == [] and bob.errors == []
+    assert site.outside == []
