@@ -305,6 +305,7 @@
     var rec = known[id];
     var li = rec && rec.li;
     if (!li) return;
+    if (form && li.contains(form)) endReply(); // the reply form goes back, with what was typed
     var hadFocus = li.contains(document.activeElement);
     if (hasVisibleReplies(li)) {
       var article = li.querySelector(":scope > article");
@@ -335,6 +336,11 @@
   function updateComment(li, c) {
     var old = li.querySelector(":scope > article");
     var article = buildArticle(c);
+    // Whatever the reader has open on this comment (report, edit, withdraw) stays open.
+    Array.prototype.forEach.call(old.querySelectorAll(":scope > .report-form, :scope > .report-thanks, :scope > .edit-form, :scope > .withdraw-confirm"), function (node) {
+      article.appendChild(node);
+      if (node.classList.contains("edit-form")) article.querySelector(".comment-body").hidden = true;
+    });
     li.replaceChild(article, old);
     li.className = "comment";
     li.setAttribute("data-status", "published");
@@ -407,7 +413,13 @@
     if (!c || typeof c.id !== "number") return;
     see(c.id);
     var rec = known[c.id];
-    if (rec && rec.changedAt && c.changed_at && Date.parse(c.changed_at) < Date.parse(rec.changedAt)) return;
+    if (rec && rec.changedAt && c.changed_at) {
+      var age = Date.parse(c.changed_at) - Date.parse(rec.changedAt);
+      if (age < 0) return; // older news than what is shown
+      // The same news twice (broadcast and backfill). Not for our own POST's answer: the
+      // broadcast may come first, before the edit token is stored, so render again with it.
+      if (age === 0 && rec.status === c.status && !how.own) return;
+    }
     if (!rec) rec = known[c.id] = { li: null, status: null, changedAt: null, body: "" };
     rec.changedAt = c.changed_at || rec.changedAt;
     var wasPublished = rec.status === "published";
@@ -733,7 +745,8 @@
     }
     var submit = form.querySelector("button[type=submit]");
     submit.parentNode.insertBefore(cancelReply, submit.nextSibling);
-    li.querySelector(":scope > article").appendChild(form);
+    var article = li.querySelector(":scope > article");
+    li.insertBefore(form, article.nextSibling); // beside the comment, not inside what gets re-rendered
     form.classList.add("comment-form--reply");
     form.querySelector("textarea[name=body]").focus();
   }
