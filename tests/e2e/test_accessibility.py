@@ -106,3 +106,16 @@ def test_axe_finds_no_serious_violations_on_the_topic_page(browser, site):
     phone.wait_for_selector("#body-error")
     assert serious_violations(phone) == []
     assert site.outside == []
+
+
+def test_with_javascript_off_the_page_still_reads_and_posts(browser, site):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site.page_url)
+    assert page.locator("section#feedback-map ol.thread").count() == 1
+    assert page.locator(".thread-tools").count() == 0  # nothing enhanced
+    page.fill("#comment-body", "Posted without JavaScript.")
+    page.fill("#comment-display-name", "Noscript")
+    page.click("#comment-form button[type=submit]")
+    page.locator("li.comment", has_text="Posted without JavaScript.").wait_for()
+    context.close()
