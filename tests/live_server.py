@@ -58,9 +58,10 @@ def server_env(**overrides: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def live_server(
-    env: dict[str, str], *, workers: int = 1, timeout: float = 60
+    env: dict[str, str], *, workers: int = 1, timeout: float = 60, port: int | None = None
 ) -> Iterator[LiveServer]:
-    port = free_port()
+    """``port``: a given one, e.g. to start a server again where a page expects it."""
+    port = port or free_port()
     process = subprocess.Popen(
         [
             sys.executable,

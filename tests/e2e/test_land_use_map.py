@@ -34,34 +34,29 @@ def served(tmp_path_factory):
         yield server
 
 
-def test_the_map_shows_layers_legend_and_a_lookup_popup(served):
-    from playwright.sync_api import sync_playwright
-
+def test_the_map_shows_layers_legend_and_a_lookup_popup(served, browser):
+    # ``browser``: the session's chromium (tests/e2e/conftest.py); one Playwright per process.
     outside: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        page.on(
-            "request",
-            lambda request: (
-                None if request.url.startswith(served.url) else outside.append(request.url)
-            ),
-        )
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(served.url + "/map/")
-        page.wait_for_selector(".civic-map__layers")
-        panel = page.inner_text(".civic-map__panel")
-        assert "Zoning" in panel and "U-SU-C" in panel
-        page.wait_for_function(
-            "() => performance.getEntriesByType('resource')"
-            ".some(e => e.name.includes('features.geojson'))"
-        )
-        canvas = page.locator(".civic-map__canvas")
-        box = canvas.bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        popup = page.wait_for_selector(".civic-map__lookup")
-        assert "Zoning" in popup.inner_text()
-        browser.close()
+    page = browser.new_page()
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith(served.url) else outside.append(request.url),
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(served.url + "/map/")
+    page.wait_for_selector(".civic-map__layers")
+    panel = page.inner_text(".civic-map__panel")
+    assert "Zoning" in panel and "U-SU-C" in panel
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource')"
+        ".some(e => e.name.includes('features.geojson'))"
+    )
+    canvas = page.locator(".civic-map__canvas")
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    popup = page.wait_for_selector(".civic-map__lookup")
+    assert "Zoning" in popup.inner_text()
+    page.close()
     assert errors == []
     assert outside == []

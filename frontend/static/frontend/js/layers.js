@@ -77,6 +77,9 @@
 
   function Legend(layer) {
     var list = el("ul", "civic-map__legend");
+    // A long legend scrolls: keyboard users must be able to reach it to scroll it.
+    list.tabIndex = 0;
+    list.setAttribute("aria-label", "Legend: " + layer.title);
     layer.legend.forEach(function (entry) {
       var item = el("li");
       item.appendChild(swatch(entry.colour));
@@ -202,11 +205,16 @@
 
     map.on("moveend", refresh);
     map.on("click", function (event) {
+      // While a resident places feedback (frontend/js/feedback-map.js) a click is not a lookup.
+      if (container.hasAttribute("data-drawing")) return;
       var url = api + "lookup/?lon=" + event.latlng.lng.toFixed(6) + "&lat=" + event.latlng.lat.toFixed(6);
       getJSON(url).then(function (answer) {
         L.popup().setLatLng(event.latlng).setContent(lookupPopup(answer)).openOn(map);
       }).catch(function () { /* a failed lookup shows nothing */ });
     });
+    // Other scripts (the feedback map) build on this map: they find it here or wait for the event.
+    container.civicMap = map;
+    container.dispatchEvent(new CustomEvent("civicmap:ready", { bubbles: true, detail: { map: map, L: L } }));
     return map;
   }
 
@@ -222,7 +230,7 @@
     });
   }
 
-  window.CivicMap = { init: initCivicMap, initAll: initAll };
+  window.CivicMap = { init: initCivicMap, initAll: initAll, staticRoot: STATIC_ROOT, loadStylesheet: loadStylesheet };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", initAll);
   } else {
