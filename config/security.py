@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
 def build_policy(*, inline: bool, extra_img_src: str = "") -> str:
@@ -49,3 +49,24 @@ class ContentSecurityPolicyMiddleware:
                 self.staff_policy if relaxed else self.public_policy
             )
         return response
+
+
+class RefuseNullBytesMiddleware:
+    """400 for a NUL byte in the path or the query string.
+
+    No URL of ours has a use for one, and a NUL in a query parameter makes PostgreSQL refuse
+    the query (a 500 wherever a parameter reaches the ORM) and SQLite's full-text search fail.
+    Refusing it here covers every view at once, including Wagtail's and the API's.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            return JsonResponse(
+                {"errors": [{"field": "url", "message": "NUL bytes are not allowed in URLs."}]},
+                status=400,
+            )
+        return self.get_response(request)

@@ -79,6 +79,11 @@ def read_json(request: HttpRequest, *, allowed: set[str]) -> dict[str, Any]:
         raise Problem.of("body", "The request body must be a JSON object.") from None
     if not isinstance(data, dict):
         raise Problem.of("body", "The request body must be a JSON object.")
+    try:
+        # JSON may escape lone UTF-16 surrogates ("\ud800"); no database can store them.
+        json.dumps(data, ensure_ascii=False).encode()
+    except (UnicodeEncodeError, RecursionError):
+        raise Problem.of("body", "The request body must be valid Unicode text.") from None
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise Problem(

@@ -313,7 +313,8 @@ def comment_create(
         shape = collect(lambda: geometry_from_geojson(geometry, plan_area=discussion.plan_area))
     chosen = None
     if category:
-        chosen = discussion.categories.filter(slug=category).first()
+        # A NUL byte cannot reach PostgreSQL as a query parameter; no slug has one.
+        chosen = None if "\x00" in category else discussion.categories.filter(slug=category).first()
         if chosen is None:
             errors.append({"field": "category", "message": "Unknown category for this discussion."})
     parent = None
