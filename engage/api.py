@@ -12,13 +12,15 @@ import functools
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from ninja import Router
 from ninja.utils import check_csrf
 
-from engage import selectors, services
+from engage import privacy, selectors, services
 from engage.models import Comment, Flag, Reaction
 from engage.rules import Participant
 from engage.schemas import (
@@ -232,7 +234,18 @@ def comment_list(request: HttpRequest, discussion_id: int):
     )
 
 
-COMMENT_FIELDS = {"body", "parent", "geometry", "category", "display_name", "website"}
+COMMENT_FIELDS = {"body", "parent", "geometry", "category", "display_name", "website", "captcha"}
+
+
+def check_challenge(request: HttpRequest, who: Participant, data: dict) -> None:
+    """The optional captcha for anonymous posting (``settings.ENGAGE_ANONYMOUS_CHALLENGE``, the
+    dotted path of ``check(request, token) -> bool``); off when the setting is empty."""
+    path = getattr(settings, "ENGAGE_ANONYMOUS_CHALLENGE", "")
+    if not path or who.user is not None:
+        return
+    token = data.get("captcha")
+    if not isinstance(token, str) or not token or not import_string(path)(request, token):
+        raise Problem.of("captcha", "Please complete the check that you are a person.")
 
 
 @router.post(
@@ -249,6 +262,10 @@ COMMENT_FIELDS = {"body", "parent", "geometry", "category", "display_name", "web
             "category": {"type": ["string", "null"]},
             "display_name": {"type": ["string", "null"], "maxLength": 60},
             "website": {"type": "string", "description": "honeypot: leave empty"},
+            "captcha": {
+                "type": "string",
+                "description": "anonymous posting, when the site enables a challenge",
+            },
         },
         ["body"],
     ),
@@ -261,6 +278,7 @@ def comment_create(request: HttpRequest, discussion_id: int):
     services.throttle(action="comment", participant=who)
     discussion = _discussion(discussion_id)
     data = read_json(request, allowed=COMMENT_FIELDS)
+    check_challenge(request, who, data)
     comment, token = services.comment_create(
         discussion=discussion,
         participant=who,
@@ -390,3 +408,40 @@ def feedback_geojson(request: HttpRequest, discussion_id: int) -> HttpResponse:
         {"type": "FeatureCollection", "features": features},
         content_type="application/geo+json",
     )
+
+
+# --- Your own contributions (engage.privacy) ----------------------------------------------
+
+
+def _edit_tokens(request: HttpRequest) -> list[str]:
+    """Anonymous authors prove ownership with the edit tokens of their comments, sent in
+    ``X-Edit-Token`` separated by commas."""
+    header = request.headers.get(EDIT_TOKEN_HEADER, "")
+    return [token.strip() for token in header.split(",") if token.strip()]
+
+
+@router.get("/me/contributions/", response={200: dict, **ERRORS})
+@answers_problems
+def contributions_download(request: HttpRequest):
+    """Everything stored about your comments, reactions and flags, as JSON (signed in: your
+    account's; anonymous: the comments whose ``X-Edit-Token`` you send, comma-separated, and
+    this browser session's reactions and flags)."""
+    who = participant(request)
+    services.throttle(action="privacy", participant=who)
+    data = privacy.contributions_export(participant=who, edit_tokens=_edit_tokens(request))
+    response = JsonResponse(data)
+    response["Content-Disposition"] = 'attachment; filename="my-contributions.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@router.delete("/me/contributions/", response={200: dict, **ERRORS})
+@answers_problems
+def contributions_erase(request: HttpRequest):
+    """Erase the personal data of your contributions (same ownership as the download): comment
+    texts, names, locations and reactions go; the moderation record of each comment stays
+    (README "Security and privacy")."""
+    who = participant(request)
+    services.throttle(action="privacy", participant=who)
+    erased = privacy.contributions_erase(participant=who, edit_tokens=_edit_tokens(request))
+    return JsonResponse({"erased": erased})

@@ -39,7 +39,12 @@ from landuse.selectors import point_lookup
 _UNSET = object()
 
 # action -> (requests, seconds) per client; overridable with settings.ENGAGE_RATE_LIMITS.
-DEFAULT_RATE_LIMITS = {"comment": (5, 60), "reaction": (60, 60), "flag": (10, 600)}
+DEFAULT_RATE_LIMITS = {
+    "comment": (5, 60),
+    "reaction": (60, 60),
+    "flag": (10, 600),
+    "privacy": (10, 60),  # download / erase own contributions (engage.privacy)
+}
 
 
 def ip_hash(address: str) -> str:

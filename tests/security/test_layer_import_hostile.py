@@ -183,3 +183,26 @@ def test_an_xml_entity_in_kml_is_never_expanded(tmp_path):
     except CommandError:
         return  # refused: fine
     assert not Category.objects.filter(code__contains="root:").exists()
+
+
+def test_markup_in_imported_labels_is_escaped_on_the_map_page_and_in_the_admin(
+    tmp_path, admin_client
+):
+    features = [
+        polygon_feature(feature["geometry"]["coordinates"][0], ZONE="<svg onload=alert(1)>",
+                        NAME='<img src=x onerror=alert(1)>"><script>alert(2)</script>')
+        for feature in two_blocks()[:1]
+    ]  # fmt: skip
+    path = tmp_path / "layer.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    run_import(path)
+    from django.test import Client
+
+    page = Client().get("/map/").content.decode()
+    for raw in ("<svg onload", "<img src=x", "<script>alert(2)"):
+        assert raw not in page
+    legend = Client().get("/api/landuse/layers/").json()
+    assert legend[0]["legend"][0]["label"].startswith("<img")  # JSON keeps the text as text
+    listing = admin_client.get("/admin/snippets/landuse/category/").content.decode()
+    assert "<svg onload" not in listing and "<img src=x" not in listing
+    assert "&lt;svg onload" in listing  # shown, as text
