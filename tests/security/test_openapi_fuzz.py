@@ -16,6 +16,21 @@ from tests.engage.conftest import post_comment
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The bare WSGI app closes database connections at the end of each request, as Django's
+    test client does not: inside the test's transaction that would close it (and PostgreSQL's
+    pool then refuses a new one in an atomic block)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def real_ids(discussion) -> dict[str, int]:
     comment_id = post_comment(Client(), discussion).json()["id"]
