@@ -136,7 +136,9 @@ def contributions_erase(*, participant: Participant, edit_tokens: list[str]) -> 
     now = timezone.now()
     with transaction.atomic():
         comments = list(
-            _own_comments(participant=participant, edit_tokens=edit_tokens).select_for_update()
+            _own_comments(participant=participant, edit_tokens=edit_tokens).select_for_update(
+                of=("self",)  # not the nullable category of the outer join
+            )
         )
         for comment in comments:
             was_public = comment.status == Comment.Status.PUBLISHED

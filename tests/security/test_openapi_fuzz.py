@@ -16,19 +16,21 @@ from tests.engage.conftest import post_comment
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 
 
-@pytest.fixture(autouse=True)
-def _keep_the_test_connection():
+def call_keeping_the_test_connection(case):
     """The bare WSGI app closes database connections at the end of each request, as Django's
     test client does not: inside the test's transaction that would close it (and PostgreSQL's
-    pool then refuses a new one in an atomic block)."""
+    pool then refuses a new one in an atomic block). Django's test client reconnects the
+    signal after each of its own requests, so this is done around every call."""
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections
 
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    try:
+        return case.call()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -57,5 +59,5 @@ def test_no_operation_answers_a_server_error(case, real_ids):
         if case.path_parameters and name in case.path_parameters:
             if len(repr(case.body)) % 2 == 0:
                 case.path_parameters[name] = value
-    response = case.call()
+    response = call_keeping_the_test_connection(case)
     assert response.status_code < 500, (case.method, case.formatted_path, response.text[:500])
