@@ -59,9 +59,9 @@ def _check_accepted(geometry) -> None:
     assert geometry.geom_type in GEOMETRY_TYPES
     assert geometry.valid, geometry.valid_reason
     assert not geometry.empty and not geometry.hasz
-    for x, y in geometry.coords if geometry.geom_type != "Polygon" else geometry.coords[0]:
-        assert math.isfinite(x) and math.isfinite(y)
-        assert -180 <= x <= 180 and -90 <= y <= 90
+    xmin, ymin, xmax, ymax = geometry.extent
+    assert all(math.isfinite(n) for n in (xmin, ymin, xmax, ymax))
+    assert -180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90
 
 
 @settings(max_examples=600, deadline=None)
