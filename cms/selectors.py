@@ -58,7 +58,9 @@ def search_pages(*, query: str) -> list[Page]:
     """Published, public topics, plans and chapters matching the query, best match first."""
     from cms.models import DraftPlanChapterPage, DraftPlanPage, PlanningTopicPage
 
-    query = query.strip()
+    # Words only: a double quote or a control character in the query made SQLite's full-text
+    # search raise (a 500); quoting has no meaning for this AND search anyway.
+    query = "".join(" " if char == '"' or ord(char) < 32 else char for char in query).strip()
     if not query:
         return []
     pages = (

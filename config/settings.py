@@ -83,12 +83,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
+    "config.security.RefuseNullBytesMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.security.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -239,6 +241,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Abuse and privacy (README "Security and privacy") ------------------------------------
+# Keyed IP hashes on comments and flags are cleared after this many days (purge_ip_hashes).
+IP_HASH_RETENTION_DAYS = env_int("IP_HASH_RETENTION_DAYS", 90)
+# Sign-in lockout: after this many failed sign-ins from one address or for one username,
+# further attempts get 429 with Retry-After for LOGIN_LOCKOUT_SECONDS.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+LOGIN_THROTTLED_PATHS = ["/admin/login/"]
+# Optional challenge (captcha) for anonymous comments: the dotted path of a callable
+# ``check(request, token: str) -> bool``; the client sends the token as ``captcha``. Off unless set.
+ENGAGE_ANONYMOUS_CHALLENGE = env_str("ENGAGE_ANONYMOUS_CHALLENGE")
+# import_layer refuses archives that would inflate beyond this many bytes.
+LAYER_IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("LAYER_IMPORT_MAX_UNCOMPRESSED_BYTES", 2 * 1024**3)
 
 # Debian 12's GDAL is 3.6; the switch that stops GDAL reading files or URLs named inside a
 # spatial reference needs 3.9. Accepted because no user-supplied SRS text or SRID reaches GDAL:

@@ -13,14 +13,16 @@ import json
 import os
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from ninja import Router
 from ninja.utils import check_csrf
 
-from engage import exports, selectors, services
+from engage import exports, privacy, selectors, services
 from engage import rules as policy
 from engage.models import Comment, Flag, Reaction
 from engage.rules import Participant
@@ -87,6 +89,11 @@ def read_json(request: HttpRequest, *, allowed: set[str]) -> dict[str, Any]:
         raise Problem.of("body", "The request body must be a JSON object.") from None
     if not isinstance(data, dict):
         raise Problem.of("body", "The request body must be a JSON object.")
+    try:
+        # JSON may escape lone UTF-16 surrogates ("\ud800"); no database can store them.
+        json.dumps(data, ensure_ascii=False).encode()
+    except (UnicodeEncodeError, RecursionError):
+        raise Problem.of("body", "The request body must be valid Unicode text.") from None
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise Problem(
@@ -235,7 +242,18 @@ def comment_list(request: HttpRequest, discussion_id: int):
     )
 
 
-COMMENT_FIELDS = {"body", "parent", "geometry", "category", "display_name", "website"}
+COMMENT_FIELDS = {"body", "parent", "geometry", "category", "display_name", "website", "captcha"}
+
+
+def check_challenge(request: HttpRequest, who: Participant, data: dict) -> None:
+    """The optional captcha for anonymous posting (``settings.ENGAGE_ANONYMOUS_CHALLENGE``, the
+    dotted path of ``check(request, token) -> bool``); off when the setting is empty."""
+    path = getattr(settings, "ENGAGE_ANONYMOUS_CHALLENGE", "")
+    if not path or who.user is not None:
+        return
+    token = data.get("captcha")
+    if not isinstance(token, str) or not token or not import_string(path)(request, token):
+        raise Problem.of("captcha", "Please complete the check that you are a person.")
 
 
 @router.post(
@@ -252,6 +270,10 @@ COMMENT_FIELDS = {"body", "parent", "geometry", "category", "display_name", "web
             "category": {"type": ["string", "null"]},
             "display_name": {"type": ["string", "null"], "maxLength": 60},
             "website": {"type": "string", "description": "honeypot: leave empty"},
+            "captcha": {
+                "type": "string",
+                "description": "anonymous posting, when the site enables a challenge",
+            },
         },
         ["body"],
     ),
@@ -264,6 +286,7 @@ def comment_create(request: HttpRequest, discussion_id: int):
     services.throttle(action="comment", participant=who)
     discussion = _discussion(discussion_id)
     data = read_json(request, allowed=COMMENT_FIELDS)
+    check_challenge(request, who, data)
     comment, token = services.comment_create(
         discussion=discussion,
         participant=who,
@@ -599,6 +622,29 @@ def feedback_export(request: HttpRequest, discussion_id: int, fmt: str):
     response["Content-Disposition"] = (
         f'attachment; filename="discussion-{discussion.pk}-feedback-{stamp}.{fmt}"'
     )
+
+
+# --- Your own contributions (engage.privacy) ----------------------------------------------
+
+
+def _edit_tokens(request: HttpRequest) -> list[str]:
+    """Anonymous authors prove ownership with the edit tokens of their comments, sent in
+    ``X-Edit-Token`` separated by commas."""
+    header = request.headers.get(EDIT_TOKEN_HEADER, "")
+    return [token.strip() for token in header.split(",") if token.strip()]
+
+
+@router.get("/me/contributions/", response={200: dict, **ERRORS})
+@answers_problems
+def contributions_download(request: HttpRequest):
+    """Everything stored about your comments, reactions and flags, as JSON (signed in: your
+    account's; anonymous: the comments whose ``X-Edit-Token`` you send, comma-separated, and
+    this browser session's reactions and flags)."""
+    who = participant(request)
+    services.throttle(action="privacy", participant=who)
+    data = privacy.contributions_export(participant=who, edit_tokens=_edit_tokens(request))
+    response = JsonResponse(data)
+    response["Content-Disposition"] = 'attachment; filename="my-contributions.json"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -631,3 +677,15 @@ def feedback_report(request: HttpRequest, discussion_id: int):
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@router.delete("/me/contributions/", response={200: dict, **ERRORS})
+@answers_problems
+def contributions_erase(request: HttpRequest):
+    """Erase the personal data of your contributions (same ownership as the download): comment
+    texts, names, locations and reactions go; the moderation record of each comment stays
+    (README "Security and privacy")."""
+    who = participant(request)
+    services.throttle(action="privacy", participant=who)
+    erased = privacy.contributions_erase(participant=who, edit_tokens=_edit_tokens(request))
+    return JsonResponse({"erased": erased})

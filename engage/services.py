@@ -50,7 +50,12 @@ from landuse.selectors import point_lookup
 _UNSET = object()
 
 # action -> (requests, seconds) per client; overridable with settings.ENGAGE_RATE_LIMITS.
-DEFAULT_RATE_LIMITS = {"comment": (5, 60), "reaction": (60, 60), "flag": (10, 600)}
+DEFAULT_RATE_LIMITS = {
+    "comment": (5, 60),
+    "reaction": (60, 60),
+    "flag": (10, 600),
+    "privacy": (10, 60),  # download / erase own contributions (engage.privacy)
+}
 
 
 def ip_hash(address: str) -> str:
@@ -324,7 +329,8 @@ def comment_create(
         shape = collect(lambda: geometry_from_geojson(geometry, plan_area=discussion.plan_area))
     chosen = None
     if category:
-        chosen = discussion.categories.filter(slug=category).first()
+        # A NUL byte cannot reach PostgreSQL as a query parameter; no slug has one.
+        chosen = None if "\x00" in category else discussion.categories.filter(slug=category).first()
         if chosen is None:
             errors.append({"field": "category", "message": "Unknown category for this discussion."})
     parent = None

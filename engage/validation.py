@@ -103,6 +103,12 @@ def _position(value: object, field_name: str) -> tuple[float, float]:
     for number in value:
         if isinstance(number, bool) or not isinstance(number, int | float):
             raise Problem.of(field_name, "Coordinates must be numbers.")
+        # A JSON integer can be longer than any float (10**400): not finite either.
+        if isinstance(number, int) and abs(number) > 1_000_000:
+            raise Problem.of(
+                field_name,
+                "Coordinates must be WGS84 longitude (-180..180) and latitude (-90..90).",
+            )
         if not math.isfinite(number):
             raise Problem.of(field_name, "Coordinates must be finite numbers (no NaN or Infinity).")
     lon, lat = float(value[0]), float(value[1])

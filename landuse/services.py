@@ -10,6 +10,8 @@ from __future__ import annotations
 import colorsys
 import datetime as dt
 import hashlib
+import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+from django.conf import settings
 from django.contrib.gis.gdal import CoordTransform, DataSource, GDALException, SpatialReference
 from django.contrib.gis.gdal.error import SRSException
 from django.contrib.gis.geos import GEOSGeometry
@@ -55,6 +58,17 @@ GEOMETRY_TYPE_FOR_KIND = {
 # Formats without a CRS of their own whose coordinates are WGS84 by definition or convention.
 WGS84_BY_DEFAULT_DRIVERS = {"CSV", "KML", "LIBKML", "GeoJSON"}
 DATA_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".csv"}
+GEOJSON_SUFFIXES = {".geojson", ".json"}
+
+# Archives: limits checked from the zip directory before GDAL inflates anything.
+MAX_ZIP_MEMBERS = 10_000
+MAX_ZIP_RATIO = 200  # a deflated member over 1 MB inflating more than this is a bomb
+DEFAULT_MAX_UNCOMPRESSED_BYTES = 2 * 1024**3  # settings.LAYER_IMPORT_MAX_UNCOMPRESSED_BYTES
+# A GeoJSON ``crs`` may only *name* a reference system; GDAL 3.6 would follow a link or read
+# a file or URL named in it (Django's gis.W001), so nothing else reaches GDAL.
+CRS_NAME = re.compile(
+    r"^(EPSG:\d{1,6}|urn:ogc:def:crs:EPSG:[\d.]*:\d{1,6}|urn:ogc:def:crs:OGC:(1\.3)?:CRS84)$"
+)
 
 
 class LayerImportError(Exception):
@@ -97,16 +111,72 @@ def generated_colour(code: str) -> str:
     return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
 
 
+def _check_crs_members(path: Path, stream) -> None:
+    """Refuse a GeoJSON whose ``crs`` member (anywhere) does more than name an EPSG code."""
+    decoder = json.JSONDecoder()
+    tail = b""
+    while chunk := stream.read(1024 * 1024):
+        window = tail + chunk
+        for match in re.finditer(rb'"crs"\s*:', window):
+            text = window[match.end() : match.end() + 4096].decode("utf-8", "replace").lstrip()
+            if not text.startswith("{"):
+                continue  # an attribute called "crs", not a reference system
+            try:
+                crs, _ = decoder.raw_decode(text)
+            except ValueError:
+                raise LayerImportError(path, "unreadable or oversized crs member") from None
+            properties = crs.get("properties") if isinstance(crs, dict) else None
+            kind = crs.get("type") if isinstance(crs, dict) else None
+            name = properties.get("name") if isinstance(properties, dict) else None
+            code = properties.get("code") if isinstance(properties, dict) else None
+            named = kind == "name" and isinstance(name, str) and CRS_NAME.match(name)
+            coded = kind == "EPSG" and isinstance(code, int) and 0 < code < 1_000_000
+            if not (named or coded):
+                raise LayerImportError(
+                    path, "the crs member must name an EPSG code (links, files and URLs refused)"
+                )
+        tail = window[-4200:]
+
+
+def _check_archive(path: Path, archive: zipfile.ZipFile) -> None:
+    """Path traversal and zip bombs, from the directory alone (nothing is extracted)."""
+    infos = archive.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise LayerImportError(path, f"more than {MAX_ZIP_MEMBERS} members in the archive")
+    limit = getattr(settings, "LAYER_IMPORT_MAX_UNCOMPRESSED_BYTES", DEFAULT_MAX_UNCOMPRESSED_BYTES)
+    total = 0
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        if name.startswith("/") or ".." in name.split("/") or ":" in name:
+            raise LayerImportError(path, f"unsafe member name {info.filename!r}")
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO:
+            raise LayerImportError(
+                path, f"member {name!r}: uncompressed size {ratio:.0f} times the compressed one"
+            )
+        total += info.file_size
+    if total > limit:
+        raise LayerImportError(path, f"uncompressed size over {limit} bytes")
+    for info in infos:
+        if Path(info.filename).suffix.lower() in GEOJSON_SUFFIXES:
+            with archive.open(info) as stream:
+                _check_crs_members(path, stream)
+
+
 def _open_datasource(path: Path) -> DataSource:
     if not path.exists():
         raise LayerImportError(path, "no such file or folder")
     target = str(path)
+    if path.suffix.lower() in GEOJSON_SUFFIXES and path.is_file():
+        with path.open("rb") as stream:
+            _check_crs_members(path, stream)
     if path.suffix.lower() == ".zip":
         if not zipfile.is_zipfile(path):
             raise LayerImportError(path, "not a zip archive")
         target = f"/vsizip/{path}"
         # Archives often hold the data in a folder; GDAL only looks at the top level.
         with zipfile.ZipFile(path) as archive:
+            _check_archive(path, archive)
             members = [
                 name
                 for name in archive.namelist()
