@@ -623,28 +623,6 @@ def feedback_export(request: HttpRequest, discussion_id: int, fmt: str):
         f'attachment; filename="discussion-{discussion.pk}-feedback-{stamp}.{fmt}"'
     )
 
-
-# --- Your own contributions (engage.privacy) ----------------------------------------------
-
-
-def _edit_tokens(request: HttpRequest) -> list[str]:
-    """Anonymous authors prove ownership with the edit tokens of their comments, sent in
-    ``X-Edit-Token`` separated by commas."""
-    header = request.headers.get(EDIT_TOKEN_HEADER, "")
-    return [token.strip() for token in header.split(",") if token.strip()]
-
-
-@router.get("/me/contributions/", response={200: dict, **ERRORS})
-@answers_problems
-def contributions_download(request: HttpRequest):
-    """Everything stored about your comments, reactions and flags, as JSON (signed in: your
-    account's; anonymous: the comments whose ``X-Edit-Token`` you send, comma-separated, and
-    this browser session's reactions and flags)."""
-    who = participant(request)
-    services.throttle(action="privacy", participant=who)
-    data = privacy.contributions_export(participant=who, edit_tokens=_edit_tokens(request))
-    response = JsonResponse(data)
-    response["Content-Disposition"] = 'attachment; filename="my-contributions.json"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -675,6 +653,31 @@ def feedback_report(request: HttpRequest, discussion_id: int):
             "produced_by": who.user.get_username(),
         },
     )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Your own contributions (engage.privacy) ----------------------------------------------
+
+
+def _edit_tokens(request: HttpRequest) -> list[str]:
+    """Anonymous authors prove ownership with the edit tokens of their comments, sent in
+    ``X-Edit-Token`` separated by commas."""
+    header = request.headers.get(EDIT_TOKEN_HEADER, "")
+    return [token.strip() for token in header.split(",") if token.strip()]
+
+
+@router.get("/me/contributions/", response={200: dict, **ERRORS})
+@answers_problems
+def contributions_download(request: HttpRequest):
+    """Everything stored about your comments, reactions and flags, as JSON (signed in: your
+    account's; anonymous: the comments whose ``X-Edit-Token`` you send, comma-separated, and
+    this browser session's reactions and flags)."""
+    who = participant(request)
+    services.throttle(action="privacy", participant=who)
+    data = privacy.contributions_export(participant=who, edit_tokens=_edit_tokens(request))
+    response = JsonResponse(data)
+    response["Content-Disposition"] = 'attachment; filename="my-contributions.json"'
     response["Cache-Control"] = "no-store"
     return response
 

@@ -15,7 +15,11 @@ from django.conf import settings
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items) -> None:
+    # Browser tests go last: Playwright's sync API keeps an event loop running in the main
+    # thread for the rest of the session, and asyncio.run() refuses to start beside it.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
     if settings.DATABASE_IS_POSTGIS:
         return
     kept, deselected = [], []

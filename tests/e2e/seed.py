@@ -42,14 +42,17 @@ def hide(body: str) -> None:
 
     from engage.models import Comment
     from engage.rules import Participant
-    from engage.services import comment_set_status
+    from engage.services import comment_hide
 
+    # Moderating takes the permission, not mere staff status (docs/permissions.md).
     moderator, _ = get_user_model().objects.get_or_create(
-        username="e2e-moderator", defaults={"is_staff": True}
+        username="e2e-moderator", defaults={"is_staff": True, "is_superuser": True}
     )
     comment = Comment.objects.get(body=body)
-    comment_set_status(
-        comment=comment, status="hidden", actor=Participant(user=moderator, key="u:moderator")
+    comment_hide(
+        comment=comment,
+        actor=Participant(user=moderator, key="u:moderator"),
+        reason="Advertising",
     )
     print(json.dumps({"hidden": comment.pk}))  # noqa: T201
 

@@ -60,3 +60,28 @@ def test_the_map_shows_layers_legend_and_a_lookup_popup(served, browser):
     page.close()
     assert errors == []
     assert outside == []
+
+
+def test_a_layer_toggled_off_leaves_the_map_and_its_legend_and_comes_back(served, browser):
+    page = browser.new_page()
+    page.goto(served.url + "/map/")
+    zoning = page.get_by_label("Zoning", exact=True)
+    zoning.wait_for()
+    # Function forms only: the page's CSP forbids eval of a bare expression.
+    # The map draws on a canvas (preferCanvas), so count the features Leaflet holds.
+    paths = (
+        "(() => { let n = 0; document.querySelector('div.civic-map').civicMap"
+        ".eachLayer(layer => { if (layer.feature) n += 1; }); return n; })()"
+    )
+    page.wait_for_function(f"() => {paths} > 0")
+    with_zoning = page.evaluate(f"() => {paths}")
+    legend = page.locator(".civic-map__layer", has=zoning).locator(".civic-map__legend")
+
+    zoning.uncheck()
+    page.wait_for_function(f"() => {paths} < {with_zoning}")
+    assert legend.is_hidden()
+
+    zoning.check()
+    page.wait_for_function(f"() => {paths} >= {with_zoning}")
+    assert legend.is_visible()
+    page.close()
