@@ -39,7 +39,14 @@ def click_map(page, x: float, y: float) -> None:
     page.mouse.move(x - 5, y)
     page.mouse.move(x, y)
     page.mouse.click(x, y)
-    page.wait_for_timeout(150)
+    page.wait_for_timeout(300)
+
+
+def wait_for_vertices(page, count: int) -> None:
+    """Leaflet.draw shows a marker per placed vertex; on a busy machine a click can be slow."""
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.leaflet-editing-icon').length >= {count}"
+    )
 
 
 def test_a_pin_at_the_map_centre_appears_here_and_live_on_another_page(browser, site):
@@ -83,6 +90,7 @@ def test_a_resident_draws_a_line_and_an_area_with_the_mouse(browser, site):
     cx, cy = canvas_centre(page)
     click_map(page, cx - 60, cy - 20)
     click_map(page, cx + 40, cy + 30)
+    wait_for_vertices(page, 2)
     page.get_by_role("button", name="Finish shape").click()
     page.wait_for_selector(".feedback-map[data-draft='LineString']")
     line = json.loads(page.input_value("input[name=geometry]"))
@@ -98,7 +106,8 @@ def test_a_resident_draws_a_line_and_an_area_with_the_mouse(browser, site):
     cx, cy = canvas_centre(page)
     for dx, dy in ((-50, -40), (50, -40), (40, 40)):
         click_map(page, cx + dx, cy + dy)
-    click_map(page, cx - 50, cy - 40)  # back to the first corner closes the area
+    wait_for_vertices(page, 3)
+    page.get_by_role("button", name="Finish shape").click()
     page.wait_for_selector(".feedback-map[data-draft='Polygon']")
     area = json.loads(page.input_value("input[name=geometry]"))
     assert area["coordinates"][0][0] == area["coordinates"][0][-1]
