@@ -30,11 +30,11 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from engage import selectors
 from engage.models import Comment, Flag, Reaction
 from engage.realtime import broadcast_on_commit
 from engage.rules import Participant, edit_token_hash
 from engage.schemas import comment_out, geometry_out
+from engage.services import reactions_changed_broadcast
 from engage.validation import Problem
 
 MAX_TOKENS = 200
@@ -116,18 +116,6 @@ def contributions_export(*, participant: Participant, edit_tokens: list[str]) ->
     }
 
 
-def _broadcast_reactions(comment_id: int, discussion_id: int) -> None:
-    broadcast_on_commit(
-        discussion_id=discussion_id,
-        build=lambda: {
-            "type": "reactions.changed",
-            "discussion": discussion_id,
-            "comment": comment_id,
-            "reactions": selectors.reaction_counts(comment_id=comment_id),
-        },
-    )
-
-
 def contributions_erase(*, participant: Participant, edit_tokens: list[str]) -> dict[str, int]:
     """Erase this person's personal data from their contributions (see the module docstring).
     Returns how many comments, reactions and flags were touched."""
@@ -166,7 +154,7 @@ def contributions_erase(*, participant: Participant, edit_tokens: list[str]) -> 
         for comment_id, discussion_id in {
             (r.comment_id, r.comment.discussion_id) for r in reactions
         }:
-            _broadcast_reactions(comment_id, discussion_id)
+            reactions_changed_broadcast(comment_id=comment_id, discussion_id=discussion_id)
         flags = list(_own(Flag, participant=participant, key_field="reporter_key"))
         for flag in flags:
             flag.user = None

@@ -683,17 +683,21 @@ def reaction_set(
                 unique_fields=["comment", "voter_key"],
                 update_fields=["value", "updated_at"],
             )
-        comment_id, discussion_id = comment.pk, comment.discussion_id
-        broadcast_on_commit(
-            discussion_id=discussion_id,
-            build=lambda: {
-                "type": "reactions.changed",
-                "discussion": discussion_id,
-                "comment": comment_id,
-                "reactions": selectors.reaction_counts(comment_id=comment_id),
-            },
-        )
+        reactions_changed_broadcast(comment_id=comment.pk, discussion_id=comment.discussion_id)
     return {**selectors.reaction_counts(comment_id=comment.pk), "mine": value}
+
+
+def reactions_changed_broadcast(*, comment_id: int, discussion_id: int) -> None:
+    """Tell open pages a comment's counts changed, once the transaction commits."""
+    broadcast_on_commit(
+        discussion_id=discussion_id,
+        build=lambda: {
+            "type": "reactions.changed",
+            "discussion": discussion_id,
+            "comment": comment_id,
+            "reactions": selectors.reaction_counts(comment_id=comment_id),
+        },
+    )
 
 
 def flag_create(
