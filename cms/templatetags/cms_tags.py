@@ -12,14 +12,19 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def civic_map_script(context: template.Context) -> str:
-    """The map script tag, once per page however many map blocks the page has: a second copy
-    of a deferred script would run again and initialise every map twice."""
+    """The map script tags, once per page however many map blocks the page has: a second copy
+    of a deferred script would run again and initialise every map twice. ``dom.js`` comes
+    first: the map, the thread and the feedback map all use its helpers."""
     request = context.get("request")
     if request is not None:
         if getattr(request, "_civic_map_script_rendered", False):
             return ""
         request._civic_map_script_rendered = True
-    return format_html('<script src="{}" defer></script>', static("frontend/js/layers.js"))
+    return format_html(
+        '<script src="{}" defer></script><script src="{}" defer></script>',
+        static("frontend/js/dom.js"),
+        static("frontend/js/layers.js"),
+    )
 
 
 SAFE_URL_SCHEMES = {"http", "https", "mailto", "tel"}

@@ -112,6 +112,9 @@ def test_the_map_block_renders_the_shared_contract_and_the_script_once(client, t
     assert json.loads(html.unescape(plan_area)) == SQUARE
     assert "data-plan-area" not in maps[1]
     assert page.count('<script src="/static/frontend/js/layers.js" defer></script>') == 1
+    # The shared DOM helpers load once, before the map script that uses them.
+    assert page.count('<script src="/static/frontend/js/dom.js" defer></script>') == 1
+    assert page.index("frontend/js/dom.js") < page.index("frontend/js/layers.js")
     # No inline script anywhere: the CSP will forbid them.
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)
 

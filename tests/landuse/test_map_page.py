@@ -36,7 +36,8 @@ def test_the_map_page_renders_the_civic_map_contract(client, layers):
     assert "Future &lt;land&gt; use" in html
     assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []
     assert "/static/leaflet/leaflet.js" in html
-    assert "/static/frontend/js/layers.js" in html
+    assert "/static/frontend/js/dom.js" in html
+    assert html.index("frontend/js/dom.js") < html.index("frontend/js/layers.js")
 
 
 def test_the_base_map_url_is_passed_only_when_configured(client, layers, settings):
@@ -49,6 +50,7 @@ def test_the_scripts_and_styles_the_page_needs_are_our_own_static_files():
     for path in (
         "leaflet/leaflet.js",
         "leaflet/leaflet.css",
+        "frontend/js/dom.js",
         "frontend/js/layers.js",
         "frontend/css/map.css",
     ):
@@ -56,6 +58,7 @@ def test_the_scripts_and_styles_the_page_needs_are_our_own_static_files():
 
 
 def test_the_map_script_builds_popups_from_text_never_html():
-    script = open(finders.find("frontend/js/layers.js")).read()
-    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
-    assert "textContent" in script
+    for path in ("frontend/js/layers.js", "frontend/js/dom.js"):
+        script = open(finders.find(path)).read()
+        assert "innerHTML" not in script and "insertAdjacentHTML" not in script, path
+    assert "textContent" in open(finders.find("frontend/js/dom.js")).read()

@@ -30,18 +30,8 @@
     JSON.parse(section.getAttribute("data-categories") || "[]").forEach(function (c) { categories[c.slug] = c; });
   } catch (error) { /* no categories */ }
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function button(text, className) {
-    var node = el("button", className, text);
-    node.type = "button";
-    return node;
-  }
+  var el = window.civicDom.el;
+  var button = window.civicDom.button;
 
   function safeColour(colour) {
     return /^#[0-9a-fA-F]{6}$/.test(colour || "") ? colour : "#555555";

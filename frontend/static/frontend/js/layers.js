@@ -45,12 +45,7 @@
     });
   }
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  var el = window.civicDom.el;
 
   function swatch(colour) {
     var node = el("span", "civic-map__swatch");

@@ -50,18 +50,8 @@
   ];
 
   // --- Small helpers ------------------------------------------------------------------------
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function button(text, className) {
-    var node = el("button", className, text);
-    node.type = "button";
-    return node;
-  }
+  var el = window.civicDom.el;
+  var button = window.civicDom.button;
 
   function store(key, value) {
     try {
