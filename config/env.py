@@ -124,6 +124,14 @@ def database_from_url(url: str, *, name: str, default_path: Path, pool: bool = T
 @dataclass(frozen=True)
 class RedisUrl:
     url: str
+    db: int = 0
+
+    @property
+    def channel_prefix(self) -> str:
+        """Redis keeps keys per database number but pub/sub channels are server-wide; naming
+        the channel layer's channels after the database number gives two sites (or a staging
+        copy, or two test runs) on one Redis the separation their database numbers promise."""
+        return f"civicmap{self.db}."
 
 
 def redis_from_url(url: str, *, name: str) -> RedisUrl | None:
@@ -140,11 +148,14 @@ def redis_from_url(url: str, *, name: str) -> RedisUrl | None:
         db = parts.path.lstrip("/")
         if db and not db.isdigit():
             raise ConfigError(f"{name} database must be a number, not {db!r}")
-        return RedisUrl(url)
+        return RedisUrl(url, db=int(db or 0))
     if parts.scheme == "unix":
         if not parts.path:
             raise ConfigError(f"{name} names no socket path: expected unix:///path/to/redis.sock")
-        return RedisUrl(url)
+        db = parse_qs(parts.query).get("db", ["0"])[0]
+        if not db.isdigit():
+            raise ConfigError(f"{name} database must be a number, not {db!r}")
+        return RedisUrl(url, db=int(db))
     raise ConfigError(
         f"{name} has unsupported scheme {parts.scheme or '(none)'!r}: use redis://host:6379/0"
     )

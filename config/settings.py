@@ -135,7 +135,7 @@ if REDIS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS.url]},
+            "CONFIG": {"hosts": [REDIS.url], "prefix": REDIS.channel_prefix},
         }
     }
     CACHES = {

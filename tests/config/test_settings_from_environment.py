@@ -24,6 +24,7 @@ print(json.dumps({
     "host": settings.DATABASES["default"].get("HOST"),
     "pool": "pool" in settings.DATABASES["default"].get("OPTIONS", {}),
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "layer_prefix": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix"),
     "cache": settings.CACHES["default"]["BACKEND"],
     "debug": settings.DEBUG,
     "allowed_hosts": settings.ALLOWED_HOSTS,
@@ -92,6 +93,20 @@ def test_database_and_redis_urls_switch_to_postgis_and_redis():
     assert chosen["pool"] is True
     assert chosen["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert chosen["cache"] == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_sites_on_different_redis_databases_do_not_hear_each_others_events():
+    # Pub/sub channels are server-wide in Redis; the layer's prefix carries the database number.
+    zero = settings_for(SECRET_KEY="x" * 60, REDIS_URL="redis://cache.internal:6379/0")
+    two = settings_for(SECRET_KEY="x" * 60, REDIS_URL="redis://cache.internal:6379/2")
+    assert zero["layer_prefix"] == "civicmap0."
+    assert two["layer_prefix"] == "civicmap2."
+    assert redis_from_url("redis://cache.internal:6379", name="REDIS_URL").db == 0
+    assert redis_from_url("unix:///run/redis.sock?db=3", name="REDIS_URL").channel_prefix == (
+        "civicmap3."
+    )
+    with pytest.raises(ConfigError, match="must be a number"):
+        redis_from_url("unix:///run/redis.sock?db=x", name="REDIS_URL")
 
 
 def test_spatialite_url_names_the_file():
