@@ -8,7 +8,7 @@ WORKERS ?= 1
 SECRET_KEY ?= $(shell test -f .local-secret-key || /usr/bin/python3 -c "import secrets; print(secrets.token_urlsafe(50))" > .local-secret-key; cat .local-secret-key)
 export SECRET_KEY
 
-.PHONY: run test setup setup-browser migrate demo static serve lint format clean
+.PHONY: run test pytest setup setup-browser migrate demo static serve lint format clean
 
 setup:
 	@./scripts/setup.sh
@@ -40,7 +40,11 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: setup-browser lint
+test: setup-browser lint pytest
+
+# The suite alone, on a machine `make setup-browser` has prepared (.ci/run runs both backends
+# at once with it).
+pytest:
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 	@# pytest exits 5 when it ran no test: that is a failure here, not a pass.
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
