@@ -91,6 +91,7 @@
     var programmatic = 0;
     var drawing = false;
     var userView = false;
+    var writing = false;
 
     function quietly(change) {
       // Moves the map without writing its zoom back into the form.
@@ -152,18 +153,21 @@
       });
     }
 
+    function write(input, value) {
+      // Our own writes must not move the map back (see onTyped).
+      input.value = value;
+      writing = true;
+      try { announce(input); } finally { writing = false; }
+    }
+
     function setCentre(latlng) {
-      latitudeInput.value = round(latlng.lat, 6).toFixed(6);
-      longitudeInput.value = round(L.Util.wrapNum(latlng.lng, [-180, 180], true), 6).toFixed(6);
+      write(latitudeInput, round(latlng.lat, 6).toFixed(6));
+      write(longitudeInput, round(L.Util.wrapNum(latlng.lng, [-180, 180], true), 6).toFixed(6));
       showCentre(typedCentre());
-      announce(latitudeInput);
-      announce(longitudeInput);
     }
 
     function setZoom(zoom) {
-      if (String(zoomInput.value) === String(zoom)) return;
-      zoomInput.value = String(zoom);
-      announce(zoomInput);
+      if (String(zoomInput.value) !== String(zoom)) write(zoomInput, String(zoom));
     }
 
     // --- the view: centre and zoom -----------------------------------------------------------
@@ -179,6 +183,7 @@
       setZoom(map.getZoom());
     }
     function onTyped() {
+      if (writing) return;
       var centre = typedCentre();
       showCentre(centre);
       quietly(function () {
