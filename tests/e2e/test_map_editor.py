@@ -156,3 +156,58 @@ def test_a_new_map_block_takes_its_centre_zoom_and_plan_area_from_the_map(browse
     assert zoom_input is not None
     assert page.errors == []
     assert site.outside == []
+
+
+def latest_plan_area(site, pk: int) -> str:
+    code = (
+        "from cms.models import PlanningTopicPage; "
+        f"page = PlanningTopicPage.objects.get(pk={pk}); "
+        "print(page.latest_revision.content['plan_area'])"
+    )
+    return site.shell(code).strip().splitlines()[-1]
+
+
+def test_the_page_plan_area_is_drawn_on_its_own_map_and_saved(browser, site):
+    pk = page_id(site)
+    page = sign_in(browser, site)
+    page.goto(f"{site.url}/admin/pages/{pk}/edit/")
+    # The page's own field is rendered on the server (not by StreamField); it shows the stored
+    # area and only draws (no centre or zoom of its own).
+    editor = page.locator(".civic-map-editor[data-field='plan_area']:not([data-latitude-field])")
+    editor.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('.civic-map-editor:not([data-latitude-field])')"
+        ".hasAttribute('data-map-editor-ready')"
+    )
+    assert editor.locator("button", has_text="Use the map").count() == 0
+    editor.scroll_into_view_if_needed()
+    # The view is fitted to the stored area (the seed's rectangle).
+    assert page.evaluate(
+        "() => document.querySelector('.civic-map-editor:not([data-latitude-field]) "
+        ".civic-map-editor__map').civicMap.getBounds()"
+        ".contains([[39.61, -105.11], [39.91, -104.60]])"
+    )
+    before = latest_plan_area(site, pk)
+
+    editor.get_by_role("button", name="Draw the plan area").click()
+    corners = [(0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)]
+    for index, (fx, fy) in enumerate(corners, start=1):
+        click_map(page, *map_point(page, editor, fx, fy))
+        wait_for_vertices(page, index)
+    editor.get_by_role("button", name="Finish the area").click()
+    textarea = editor.locator("textarea[name='plan_area']")
+    page.wait_for_function(
+        "old => document.querySelector(\"textarea[name='plan_area']\").value !== old",
+        arg=before,
+    )
+    drawn = json.loads(textarea.input_value())
+    assert drawn["type"] == "Polygon" and len(drawn["coordinates"][0]) == 5
+
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_load_state("load")
+    page.wait_for_function(
+        "() => !!document.querySelector(\".civic-map-editor[data-field='plan_area']\")"
+    )
+    assert json.loads(latest_plan_area(site, pk)) == drawn
+    assert page.errors == []
+    assert site.outside == []
