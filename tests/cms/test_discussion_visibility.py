@@ -3,6 +3,8 @@ restrictions change, not only at its next publication."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -10,7 +12,7 @@ from wagtail.models import PageViewRestriction
 
 from cms.models import PlanningTopicPage, TopicIndexPage
 from config.asgi import application
-from engage.models import Discussion
+from engage.models import Comment, Discussion
 from tests.cms.conftest import publish
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +40,17 @@ def test_a_view_restriction_on_a_topic_hides_its_discussion_at_once(client, topi
     restrict(topic)
     assert api(client, topic.discussion_id) == 404
     assert not Discussion.objects.get(pk=topic.discussion_id).is_published
+
+
+def test_a_comment_posted_to_a_topic_made_private_is_refused_and_not_stored(client, topic):
+    restrict(topic)
+    response = client.post(
+        f"/api/engage/discussions/{topic.discussion_id}/comments/",
+        data=json.dumps({"body": "Hello", "display_name": "Sam"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    assert not Comment.objects.exists()
 
 
 def test_removing_the_view_restriction_shows_the_discussion_again(client, topic):
