@@ -253,6 +253,7 @@
 
     // --- the backdrop: no base map needs no internet ----------------------------------------------
     var aborted = new AbortController();
+    var backdropBounds = null;
     var api = root.getAttribute("data-api") || "/api/landuse/";
     showArea();
     showCentre(typedCentre());
@@ -271,15 +272,23 @@
         if (!collection) return;
         var outlines = L.geoJSON(collection, { style: { color: "#6b6b6b", weight: 0.6, fill: false }, interactive: false }).addTo(map);
         outlines.bringToBack();
+        backdropBounds = outlines.getBounds();
         root.setAttribute("data-backdrop", "loaded");
-        if (!userView && !typedCentre() && !area.getLayers().length) fitWhatWeHave(outlines.getBounds());
+        if (!userView && !typedCentre() && !area.getLayers().length) fitWhatWeHave(backdropBounds);
       })
       .catch(function () {
         // No outlines (offline API, aborted): the map still works on a plain ground.
       });
 
-    // A block inside a collapsed panel has no size yet: follow the container's size.
-    var resize = typeof ResizeObserver === "function" ? new ResizeObserver(function () { map.invalidateSize(false); }) : null;
+    // A block inside a collapsed panel has no size yet: follow the container's size, and fit the
+    // view again when it first gets one (a fit computed for a zero-size map is meaningless).
+    var hadSize = container.clientWidth > 0 && container.clientHeight > 0;
+    var resize = typeof ResizeObserver === "function" ? new ResizeObserver(function () {
+      map.invalidateSize(false);
+      var hasSize = container.clientWidth > 0 && container.clientHeight > 0;
+      if (hasSize && !hadSize && !userView) fitWhatWeHave(backdropBounds);
+      hadSize = hasSize;
+    }) : null;
     if (resize) resize.observe(container);
     root.setAttribute("data-map-editor-ready", "");
 
