@@ -22,7 +22,7 @@ from wagtail.models import (
     WorkflowTask,
 )
 
-from cms.models import DiscussionPageMixin, PollVote
+from cms.models import DiscussionPageMixin, DraftPlanPage, PlanningTopicPage, PollVote
 from cms.selectors import poll_answers, poll_block
 from engage import services as engage_services
 from engage.models import Discussion
@@ -165,8 +165,6 @@ def page_discussions_visibility_sync(*, page: Page) -> None:
     or removed: every topic and plan at or under it shows its discussion exactly when it is
     live and public, under its current URL. Only visibility and the URL change here; the rest
     of the discussion follows the page's content, which changes only when it is published."""
-    from cms.models import DraftPlanPage, PlanningTopicPage
-
     for model in (PlanningTopicPage, DraftPlanPage):
         for each in model.objects.descendant_of(page, inclusive=True):
             if each.discussion_id is None:
