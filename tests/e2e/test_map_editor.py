@@ -211,3 +211,45 @@ def test_the_page_plan_area_is_drawn_on_its_own_map_and_saved(browser, site):
     assert json.loads(latest_plan_area(site, pk)) == drawn
     assert page.errors == []
     assert site.outside == []
+
+
+def test_without_a_mouse_the_map_view_becomes_the_centre_and_zoom_and_typed_numbers_move_it(
+    browser, site
+):
+    pk = page_id(site)
+    page = sign_in(browser, site)
+    page.goto(f"{site.url}/admin/pages/{pk}/edit/")
+    page.locator("#panel-child-content-body-content button[title='Insert a block']").first.click()
+    page.get_by_role("option", name="Map").click()
+    selector = ".civic-map-editor[data-latitude-field]"
+    page.wait_for_function(
+        f"() => document.querySelector('{selector}')?.getAttribute('data-backdrop') === 'loaded'"
+    )
+    view = (
+        f"() => {{ const map = document.querySelector('{selector} .civic-map-editor__map')"
+        ".civicMap; const c = map.getCenter();"
+        " return [c.lat.toFixed(6), c.lng.toFixed(6), String(map.getZoom())]; }"
+    )
+    # Pan and zoom with the keyboard (Leaflet's own keys), then take the map's view.
+    page.focus(f"{selector} .civic-map-editor__map")
+    for key in ("ArrowRight", "ArrowRight", "ArrowUp", "+"):
+        page.keyboard.press(key)
+        page.wait_for_timeout(400)
+    page.locator(selector).get_by_role("button", name="Use the map's centre and zoom").click()
+    lat = page.locator("input[name$='-value-centre_latitude']").first
+    lon = page.locator("input[name$='-value-centre_longitude']").first
+    zoom = page.locator("input[name$='-value-zoom']").first
+    assert [lat.input_value(), lon.input_value(), zoom.input_value()] == page.evaluate(view)
+    assert (
+        "Centre and zoom set" in page.locator(f"{selector} .civic-map-editor__status").inner_text()
+    )
+
+    # Typing numbers moves the map there.
+    lat.fill("39.700000")
+    lon.fill("-105.000000")
+    zoom.fill("14")
+    zoom.press("Tab")
+    page.wait_for_function(f"() => ({view})()[2] === '14'")
+    assert page.evaluate(view) == ["39.700000", "-105.000000", "14"]
+    assert page.errors == []
+    assert site.outside == []
