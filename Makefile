@@ -8,7 +8,7 @@ WORKERS ?= 1
 SECRET_KEY ?= $(shell test -f .local-secret-key || /usr/bin/python3 -c "import secrets; print(secrets.token_urlsafe(50))" > .local-secret-key; cat .local-secret-key)
 export SECRET_KEY
 
-.PHONY: run test pytest setup setup-browser migrate demo static serve lint format clean
+.PHONY: run test pytest setup setup-browser migrate demo static serve lint format messages clean
 
 setup:
 	@./scripts/setup.sh
@@ -49,6 +49,15 @@ pytest:
 	@# pytest exits 5 when it ran no test: that is a failure here, not a pass.
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "make test: pytest ran no tests" >&2; exit 1; fi; exit $$rc
+
+# The message catalogue of our templates and Python (needs GNU gettext); compiled .mo files are
+# build output, not kept in git. English needs none: the msgids are English.
+MESSAGES_IGNORE := --ignore='.venv/*' --ignore='staticfiles/*' --ignore='tests/*' \
+	--ignore='bench/*' --ignore='media/*' --ignore='build/*' --ignore='geo_fixtures/*'
+LANG_CODE ?= en
+messages: setup
+	$(PY) manage.py makemessages -l $(LANG_CODE) --no-obsolete --add-location=file $(MESSAGES_IGNORE)
+	$(PY) manage.py compilemessages -l $(LANG_CODE) --ignore='.venv/*'
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

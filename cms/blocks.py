@@ -20,6 +20,7 @@ from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
 from cms.geojson import PlanAreaError, parse_plan_area
+from cms.widgets import MapEditorWidget
 
 RICH_TEXT_FEATURES = ["h2", "h3", "bold", "italic", "link", "ol", "ul", "document-link"]
 
@@ -50,11 +51,11 @@ class ImageBlock(blocks.StructBlock):
 
 
 class PlanAreaBlock(blocks.FieldBlock):
-    """A GeoJSON Polygon or MultiPolygon in WGS84, pasted as text.
+    """A GeoJSON Polygon or MultiPolygon in WGS84, drawn on a map (``cms.widgets``).
 
-    The django-leaflet draw widget is not used here: its widget initialises through an inline
-    script, which neither runs inside StreamField's client-side rendered forms nor survives the
-    site's CSP. A validated GeoJSON field with a clear message is the dependable alternative.
+    Used only inside ``MapBlock``: the same map also picks the block's centre and zoom, so the
+    widget is told the names of those sibling fields. The value stays GeoJSON text, validated
+    by ``clean`` whatever the browser sent.
     """
 
     def __init__(self, required: bool = False, help_text: str | None = None, **kwargs: Any):
@@ -62,10 +63,13 @@ class PlanAreaBlock(blocks.FieldBlock):
             required=required,
             help_text=help_text
             or _(
-                "Optional. A GeoJSON Polygon or MultiPolygon in WGS84 (longitude, latitude), "
-                "e.g. exported from geojson.io or QGIS."
+                "Optional. Draw it on the map, or paste a GeoJSON Polygon or MultiPolygon in "
+                "WGS84 (longitude, latitude), e.g. exported from geojson.io or QGIS."
             ),
-            widget=forms.Textarea(attrs={"rows": 4}),
+            widget=MapEditorWidget(
+                field_name="plan_area",
+                view_fields=("centre_latitude", "centre_longitude", "zoom"),
+            ),
         )
         super().__init__(**kwargs)
 

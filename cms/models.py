@@ -27,6 +27,7 @@ from wagtail.search import index
 
 from cms.blocks import FeedbackCategoriesBlock, default_feedback_categories, page_body_blocks
 from cms.geojson import PlanAreaError, parse_plan_area
+from cms.widgets import MapEditorWidget
 
 INTRO_FEATURES = ["bold", "italic", "link"]
 
@@ -106,7 +107,14 @@ class DiscussionPageMixin(models.Model):
                 FieldPanel("comments_close_at"),
                 FieldPanel("moderation"),
                 FieldPanel("allow_anonymous"),
-                FieldPanel("plan_area"),
+                FieldPanel(
+                    "plan_area",
+                    widget=MapEditorWidget(field_name="plan_area"),
+                    help_text=_(
+                        "Optional. Pinned feedback must fall inside it. Draw it on the map, or "
+                        "paste a GeoJSON Polygon or MultiPolygon in WGS84 (longitude, latitude)."
+                    ),
+                ),
                 FieldPanel("feedback_categories"),
             ],
             heading=_("Comments and feedback map"),

@@ -22,7 +22,7 @@ from wagtail.models import (
     WorkflowTask,
 )
 
-from cms.models import DiscussionPageMixin, PollVote
+from cms.models import DiscussionPageMixin, DraftPlanPage, PlanningTopicPage, PollVote
 from cms.selectors import poll_answers, poll_block
 from engage import services as engage_services
 from engage.models import Discussion
@@ -157,6 +157,28 @@ def page_discussion_unpublish(*, discussion_id: int | None) -> None:
     discussion = Discussion.objects.filter(pk=discussion_id).first() if discussion_id else None
     if discussion is not None and discussion.is_published:
         engage_services.discussion_set_publication(discussion=discussion, published=False)
+
+
+@transaction.atomic
+def page_discussions_visibility_sync(*, page: Page) -> None:
+    """The page was moved, or a view restriction on it (or on an ancestor) was added, changed
+    or removed: every topic and plan at or under it shows its discussion exactly when it is
+    live and public, under its current URL. Only visibility and the URL change here; the rest
+    of the discussion follows the page's content, which changes only when it is published."""
+    for model in (PlanningTopicPage, DraftPlanPage):
+        for each in model.objects.descendant_of(page, inclusive=True):
+            if each.discussion_id is None:
+                # Live but never synced (e.g. published before discussions existed).
+                if each.live:
+                    page_discussion_sync(page=each)
+                continue
+            if not _page_is_public(each):
+                page_discussion_unpublish(discussion_id=each.discussion_id)
+                continue
+            discussion = Discussion.objects.select_for_update().get(pk=each.discussion_id)
+            engage_services.discussion_set_publication(
+                discussion=discussion, published=True, page_url=each.get_url() or ""
+            )
 
 
 # --- Editorial set-up -----------------------------------------------------------------------

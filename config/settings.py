@@ -191,6 +191,9 @@ WAGTAIL_SITE_NAME = env_str("SITE_NAME", "Plan Together")
 WAGTAILADMIN_BASE_URL = SITE_URL or "http://127.0.0.1:8000"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "txt", "xlsx", "zip"]
+# No Gravatar: the admin would fetch every editor's avatar from gravatar.com (an outside request
+# carrying a hash of their e-mail address). Wagtail shows its default avatar instead.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # --- Maps ---------------------------------------------------------------------------------

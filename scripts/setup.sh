@@ -8,8 +8,9 @@ VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-/usr/bin/python3}
 WITH_BROWSER=${WITH_BROWSER:-0}
 
-# GeoDjango needs GDAL, GEOS and PROJ; the embedded database needs the SpatiaLite module.
-SYSTEM_PACKAGES=(gdal-bin libgeos-c1v5 libproj25 libsqlite3-mod-spatialite python3-venv)
+# GeoDjango needs GDAL, GEOS and PROJ; the embedded database needs the SpatiaLite module;
+# `make messages` needs GNU gettext.
+SYSTEM_PACKAGES=(gdal-bin libgeos-c1v5 libproj25 libsqlite3-mod-spatialite python3-venv gettext)
 if [ "$WITH_BROWSER" = 1 ]; then SYSTEM_PACKAGES+=(chromium); fi
 
 missing=()

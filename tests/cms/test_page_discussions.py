@@ -198,7 +198,7 @@ def test_a_page_expiring_by_schedule_unpublishes_its_discussion(client, topic):
     assert api(client, topic.discussion_id) == 404
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("release_thread_connections")
 async def test_the_live_thread_of_an_unpublished_page_is_refused_with_4404(topic):
     discussion_id = topic.discussion_id
