@@ -75,9 +75,13 @@ def zoom_band(zoom: int | None) -> tuple[str, int]:
     """
     if zoom is None or zoom >= 13:
         return "geometry", 6
-    if zoom >= 11:
+    # Four decimals (rounding by at most 5e-5 degrees) stay under a tenth of a pixel up to
+    # z11, and take about 8 % off the city-wide GeoJSON.
+    if zoom >= 12:
         return "COALESCE(f.geometry_mid, f.geometry)", 5
-    return "COALESCE(f.geometry_low, f.geometry)", 5
+    if zoom == 11:
+        return "COALESCE(f.geometry_mid, f.geometry)", 4
+    return "COALESCE(f.geometry_low, f.geometry)", 4
 
 
 def geojson_sql(*, postgis: bool, zoom: int | None, bbox: bool) -> str:
@@ -90,17 +94,19 @@ def geojson_sql(*, postgis: bool, zoom: int | None, bbox: bool) -> str:
     if bbox:
         where += f" AND {bbox_filter(postgis=postgis)}"
     if postgis:
+        # Concatenated rather than json_build_object, whose output puts spaces around every
+        # ':' and ','; compact text is about a tenth smaller. to_json() escapes the strings.
+        def text(column: str) -> str:
+            return f"COALESCE(to_json({column})::text, 'null')"
+
         return f"""
-            SELECT json_build_object(
-                'type', 'FeatureCollection',
-                'features', COALESCE(json_agg(json_build_object(
-                    'type', 'Feature',
-                    'id', f.id,
-                    'geometry', ST_AsGeoJSON({column}, {precision})::json,
-                    'properties', json_build_object(
-                        'code', c.code, 'label', c.label, 'colour', c.colour)
-                ) ORDER BY f.id), '[]'::json)
-            )::text
+            SELECT '{{"type":"FeatureCollection","features":[' || COALESCE(string_agg(
+                '{{"type":"Feature","id":' || f.id
+                || ',"geometry":' || ST_AsGeoJSON({column}, {precision})
+                || ',"properties":{{"code":' || {text("c.code")}
+                || ',"label":' || {text("c.label")}
+                || ',"colour":' || {text("c.colour")} || '}}}}',
+                ',' ORDER BY f.id), '') || ']}}'
             FROM {FEATURE_TABLE} f LEFT JOIN landuse_category c ON c.id = f.category_id
             WHERE {where}
         """  # noqa: S608 - only constants are interpolated
