@@ -8,7 +8,7 @@ WORKERS ?= 1
 SECRET_KEY ?= $(shell test -f .local-secret-key || /usr/bin/python3 -c "import secrets; print(secrets.token_urlsafe(50))" > .local-secret-key; cat .local-secret-key)
 export SECRET_KEY
 
-.PHONY: run test setup setup-browser migrate demo static serve lint format clean
+.PHONY: run test setup setup-browser migrate demo static serve lint format clean bench
 
 setup:
 	@./scripts/setup.sh
@@ -45,6 +45,15 @@ test: setup-browser lint
 	@# pytest exits 5 when it ran no test: that is a failure here, not a pass.
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "make test: pytest ran no tests" >&2; exit 1; fi; exit $$rc
+
+# Every benchmark beside its floor, on PostGIS + Redis and on SpatiaLite (bench/README.md).
+# BENCH_ARGS="--backend spatialite --quick" for a smoke run.
+bench: setup $(VENV)/.bench-installed
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: pyproject.toml
+	$(PY) -m pip install -q -e ".[test,bench]"
+	touch $@
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

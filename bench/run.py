@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import os
 import platform
 import shlex
@@ -115,12 +116,13 @@ def run_scripts(env: BenchEnv, names: list[str]) -> list[Row]:
         except ModuleNotFoundError as exc:
             print(f"[{env.backend}] warning: {name} not found ({exc}); skipped", flush=True)
             continue
-        if not hasattr(module, "run"):
+        run = getattr(module, "run", None)
+        if run is None or list(inspect.signature(run).parameters)[:1] != ["env"]:
             print(f"[{env.backend}] warning: {name} has no run(env) yet; skipped", flush=True)
             continue
         started = time.perf_counter()
         try:
-            new = module.run(env)
+            new = run(env)
         except Exception:  # noqa: BLE001 - one broken script must not lose the others' rows
             print(f"[{env.backend}] {name} failed:\n{traceback.format_exc()}", flush=True)
             continue

@@ -7,7 +7,9 @@ the same SQL on the same database, served by the same uvicorn, hit by the same c
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib.util
 import json
 import math
 import random
@@ -75,6 +77,21 @@ def rfc7946_problems(collection: dict) -> list[str]:
     return sorted(set(problems))
 
 
+PEER_PATH = "/vt/{}/{}/{}"
+
+
+@contextlib.contextmanager
+def peer_server(env: BenchEnv):
+    """django-vectortiles on PostGIS when installed (the ``bench`` extra), else None."""
+    if env.backend != "postgis" or importlib.util.find_spec("vectortiles") is None:
+        print("bench.tiles: django-vectortiles rows skipped (PostGIS and the bench extra only)")
+        yield None
+        return
+    settings = "bench.settings_vectortiles"
+    with uvicorn("peer", "config.asgi:application", env, DJANGO_SETTINGS_MODULE=settings) as peer:
+        yield peer
+
+
 def run(env: BenchEnv) -> list[Row]:
     samples = 8 if env.quick else 30
     repetitions = 3
@@ -92,12 +109,14 @@ def run(env: BenchEnv) -> list[Row]:
             DJANGO_SETTINGS_MODULE="bench.settings_nocache",
         ) as uncached,
         uvicorn("floor", "bench.http_floor:app", env, FLOOR_DATABASE=floor_db) as floor,
+        peer_server(env) as peer,
     ):
         ours_client, uncached_client, floor_client = (
             ours.client(),
             uncached.client(),
             floor.client(),
         )
+        tile_paths = {}
         for z in ZOOMS:
             paths, same = [], True
             for _, x, y in tiles_over_city(z, 24):
@@ -106,6 +125,7 @@ def run(env: BenchEnv) -> list[Row]:
                 if status == 200:
                     same = same and uncached_client.get(path)[2] == body
                     paths.append(path)
+            tile_paths[z] = paths
             notes = f"{len(paths)} tiles over the city; bodies identical to the floor's: {same}"
             rows.append(
                 compare(
@@ -120,6 +140,23 @@ def run(env: BenchEnv) -> list[Row]:
                     notes=notes,
                 )
             )
+        if peer is not None:
+            peer_client = peer.client()
+            for z in ZOOMS:
+                paths = tile_paths[z]
+                rows.append(
+                    compare(
+                        name=f"vector tile z{z}, uncached: ours vs the peer",
+                        env=env,
+                        ours=(uncached_client, paths),
+                        floor=(peer_client, [PEER_PATH.format(*p.split("/")[3:6]) for p in paths]),
+                        floor_name="django-vectortiles 1.0.2, same table",
+                        samples=max(4, samples // 2) if z == 10 else samples,
+                        repetitions=repetitions,
+                        bound=1.0,
+                        notes="the goal: faster than the peer (ratio below 1)",
+                    )
+                )
         _, x, y = tiles_over_city(14, 24)[12]
         cached = f"/tiles/{LAYER}/14/{x}/{y}.mvt"
         rows.append(
