@@ -14,6 +14,8 @@ import json
 import math
 import random
 
+import mapbox_vector_tile
+
 from bench.harness import BenchEnv, Row
 from bench.httpbench import compare, uvicorn
 
@@ -37,6 +39,27 @@ def tiles_over_city(z: int, limit: int) -> list[tuple[int, int, int]]:
     every = [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
     step = max(1, len(every) // limit)
     return every[::step][:limit]
+
+
+def zoom_samples(z: int, samples: int) -> int:
+    """Fewer samples where one tile takes long (z10 is the whole city: 1.7 s on SpatiaLite)."""
+    return {10: 4, 12: max(4, samples // 3)}.get(z, samples)
+
+
+def same_features(ours: bytes, floor: bytes) -> bool:
+    """ST_AsMVT does not promise an order: compare the decoded features, not the bytes."""
+    if ours == floor:
+        return True
+
+    def features(tile: bytes) -> list:
+        layers = mapbox_vector_tile.decode(tile)
+        return sorted(
+            (f["id"], json.dumps(f["geometry"]), json.dumps(f["properties"], sort_keys=True))
+            for layer in layers.values()
+            for f in layer["features"]
+        )
+
+    return features(ours) == features(floor)
 
 
 def lookup_points(count: int) -> list[tuple[float, float]]:
@@ -96,6 +119,11 @@ def run(env: BenchEnv) -> list[Row]:
     samples = 8 if env.quick else 30
     repetitions = 3
     rows: list[Row] = []
+
+    def bound(postgis_bound: float) -> float:
+        # The issue's SpatiaLite goal for tiles, GeoJSON and lookup: within 2x of the floor.
+        return postgis_bound if env.backend == "postgis" else 2.0
+
     floor_db = env.database_url.replace("postgis://", "postgresql://", 1).removeprefix(
         "spatialite://"
     )
@@ -123,10 +151,10 @@ def run(env: BenchEnv) -> list[Row]:
                 path = f"/tiles/{LAYER}/{z}/{x}/{y}.mvt"
                 status, _, body = floor_client.get(path)
                 if status == 200:
-                    same = same and uncached_client.get(path)[2] == body
+                    same = same and same_features(uncached_client.get(path)[2], body)
                     paths.append(path)
             tile_paths[z] = paths
-            notes = f"{len(paths)} tiles over the city; bodies identical to the floor's: {same}"
+            notes = f"{len(paths)} tiles over the city; same features as the floor's: {same}"
             rows.append(
                 compare(
                     name=f"vector tile z{z}, uncached",
@@ -134,10 +162,11 @@ def run(env: BenchEnv) -> list[Row]:
                     ours=(uncached_client, paths),
                     floor=(floor_client, paths),
                     floor_name=floor_name,
-                    samples=max(4, samples // 2) if z == 10 else samples,
+                    samples=zoom_samples(z, samples),
                     repetitions=repetitions,
-                    bound=1.5,
+                    bound=bound(1.5),
                     notes=notes,
+                    warmup=1 if z <= 12 else 3,
                 )
             )
         if peer is not None:
@@ -151,9 +180,10 @@ def run(env: BenchEnv) -> list[Row]:
                         ours=(uncached_client, paths),
                         floor=(peer_client, [PEER_PATH.format(*p.split("/")[3:6]) for p in paths]),
                         floor_name="django-vectortiles 1.0.2, same table",
-                        samples=max(4, samples // 2) if z == 10 else samples,
+                        samples=zoom_samples(z, samples),
                         repetitions=repetitions,
                         bound=1.0,
+                        warmup=1 if z <= 12 else 3,
                         notes="the goal: faster than the peer (ratio below 1)",
                     )
                 )
@@ -168,7 +198,7 @@ def run(env: BenchEnv) -> list[Row]:
                 floor_name="bare ASGI app, same bytes from memory",
                 samples=samples * 2,
                 repetitions=repetitions,
-                bound=3,
+                bound=bound(3),
             )
         )
         ours_path = f"/api/landuse/layers/{LAYER}/features.geojson?zoom={GEOJSON_ZOOM}"
@@ -182,7 +212,7 @@ def run(env: BenchEnv) -> list[Row]:
             floor_name=floor_name,
             samples=max(6, samples // 3),
             repetitions=repetitions,
-            bound=1.3,
+            bound=bound(1.3),
             notes=f"body {len(body) / 1024:.0f} KB; RFC 7946: "
             + ("valid" if not problems else ", ".join(problems)),
         )
@@ -201,7 +231,7 @@ def run(env: BenchEnv) -> list[Row]:
                 floor_name=floor_name,
                 samples=samples,
                 repetitions=repetitions,
-                bound=1.5,
+                bound=bound(1.5),
             )
         )
     return rows
