@@ -187,3 +187,25 @@ async def test_django_still_refuses_what_the_lean_route_left_to_it(zoning):
     assert status == 400 and b'"field": "lon"' in body
     status, _, _ = await call(django_asgi_app, BLOCKS_TILE, host="evil.example")
     assert status == 400
+
+
+async def test_behind_an_https_proxy_the_lean_route_sends_hsts_as_django_does(zoning, settings):
+    from django.core.handlers.asgi import ASGIHandler
+
+    settings.SECURE_HSTS_SECONDS = 31_536_000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_SSL_REDIRECT = True
+    django = ASGIHandler()  # its middleware reads the settings now
+    https = [(b"x-forwarded-proto", b"https")]
+
+    _, head, _ = await call(LandUseFastPath(must_not_be_reached), BLOCKS_TILE, headers=https)
+    _, django_head, _ = await call(django, BLOCKS_TILE, headers=https)
+    assert head["strict-transport-security"] == django_head["strict-transport-security"]
+    assert {name: head.get(name) for name in SECURITY_HEADERS} == {
+        name: django_head.get(name) for name in SECURITY_HEADERS
+    }
+
+    # Plain HTTP is Django's to redirect.
+    status, _, _ = await call(LandUseFastPath(django), BLOCKS_TILE)
+    assert status == 301
