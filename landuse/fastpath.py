@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import time
 from collections import OrderedDict
@@ -34,6 +35,8 @@ from django.http.request import split_domain_port, validate_host
 from django.utils.http import http_date
 
 from landuse import sql
+
+logger = logging.getLogger(__name__)
 
 LAYER_VERSIONS_TTL = 1.0
 TILE_PATH = re.compile(
@@ -175,13 +178,16 @@ async def _send(
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
-async def _serve_tile(scope, send, headers, match: re.Match) -> bool:
+Response = tuple[int, bytes, list[tuple[bytes, bytes]]]
+
+
+async def _tile_response(scope, headers, match: re.Match) -> Response | None:
     z, x, y = int(match["z"]), int(match["x"]), int(match["y"])
     if not sql.tile_in_range(z=z, x=x, y=y):
-        return False
+        return None
     layer = await _layer(match["slug"])
     if layer is None:
-        return False
+        return None
     etag = _etag(layer, z, x, y)
     secure = _is_secure(scope, headers)
     common = [
@@ -192,8 +198,7 @@ async def _serve_tile(scope, send, headers, match: re.Match) -> bool:
     if layer.imported_at:
         common.append((b"last-modified", http_date(layer.imported_at.timestamp()).encode()))
     if _not_modified(headers, etag, layer.imported_at):
-        await _send(send, scope, 304, b"", common)
-        return True
+        return 304, b"", common
     key = (layer.pk, layer.version, z, x, y)
     body = _tiles.get(key)
     if body is None:
@@ -201,9 +206,7 @@ async def _serve_tile(scope, send, headers, match: re.Match) -> bool:
         _remember(key, body)
     else:
         _tiles.move_to_end(key)
-    status = 200 if body else 204
-    await _send(send, scope, status, body, [*common, (b"content-type", MVT)])
-    return True
+    return (200 if body else 204), body, [*common, (b"content-type", MVT)]
 
 
 def _coordinate(text: str | None, low: float, high: float) -> float | None:
@@ -214,12 +217,12 @@ def _coordinate(text: str | None, low: float, high: float) -> float | None:
     return value if low <= value <= high else None  # NaN and infinities fail both bounds
 
 
-async def _serve_lookup(scope, send, headers) -> bool:
+async def _lookup_response(scope, headers) -> Response | None:
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
     lon = _coordinate(query.get("lon"), -180, 180)
     lat = _coordinate(query.get("lat"), -90, 90)
     if lon is None or lat is None:
-        return False
+        return None
     answers = await _lookup_async(lon, lat)
     body = json.dumps(
         {"lon": lon, "lat": lat, "layers": [answer.__dict__ for answer in answers]}
@@ -229,8 +232,7 @@ async def _serve_lookup(scope, send, headers) -> bool:
         *_security_headers(secure),
         (b"content-type", b"application/json; charset=utf-8"),
     ]
-    await _send(send, scope, 200, body, response_headers)
-    return True
+    return 200, body, response_headers
 
 
 class LandUseFastPath:
@@ -246,10 +248,16 @@ class LandUseFastPath:
             if match or path == LOOKUP_PATH:
                 headers = _headers(scope)
                 if _plain_request(scope, headers):
-                    if match:
-                        served = await _serve_tile(scope, send, headers, match)
-                    else:
-                        served = await _serve_lookup(scope, send, headers)
-                    if served:
+                    try:
+                        if match:
+                            response = await _tile_response(scope, headers, match)
+                        else:
+                            response = await _lookup_response(scope, headers)
+                    except Exception:
+                        # Nothing was sent yet: Django answers (a database outage is its 503).
+                        logger.exception("lean route failed for %s; Django answers", path)
+                        response = None
+                    if response is not None:
+                        await _send(send, scope, *response)
                         return
         await self.app(scope, receive, send)

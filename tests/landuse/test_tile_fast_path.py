@@ -209,3 +209,17 @@ async def test_behind_an_https_proxy_the_lean_route_sends_hsts_as_django_does(zo
     # Plain HTTP is Django's to redirect.
     status, _, _ = await call(LandUseFastPath(django), BLOCKS_TILE)
     assert status == 301
+
+
+async def test_a_failure_inside_the_lean_route_leaves_the_request_to_django(zoning, monkeypatch):
+    from landuse import fastpath
+
+    async def broken(*args):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(fastpath, "_tile_async", broken)
+    fastpath.layer_versions_forget()
+    django = Recorder()
+    status, _, _ = await call(LandUseFastPath(django), BLOCKS_TILE)
+    assert status == 418
+    assert django.paths == [BLOCKS_TILE]
