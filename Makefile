@@ -8,7 +8,7 @@ WORKERS ?= 1
 SECRET_KEY ?= $(shell test -f .local-secret-key || /usr/bin/python3 -c "import secrets; print(secrets.token_urlsafe(50))" > .local-secret-key; cat .local-secret-key)
 export SECRET_KEY
 
-.PHONY: run test pytest setup setup-browser migrate demo static serve lint format messages clean
+.PHONY: run test pytest setup setup-browser migrate demo static serve lint format messages clean bench
 
 setup:
 	@./scripts/setup.sh
@@ -58,6 +58,15 @@ LANG_CODE ?= en
 messages: setup
 	$(PY) manage.py makemessages -l $(LANG_CODE) --no-obsolete --add-location=file $(MESSAGES_IGNORE)
 	$(PY) manage.py compilemessages -l $(LANG_CODE) --ignore='.venv/*'
+
+# Every benchmark beside its floor, on PostGIS + Redis and on SpatiaLite (bench/README.md).
+# BENCH_ARGS="--backend spatialite --quick" for a smoke run.
+bench: setup $(VENV)/.bench-installed
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: pyproject.toml
+	$(PY) -m pip install -q -e ".[test,bench]"
+	touch $@
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

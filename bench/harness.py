@@ -134,13 +134,15 @@ def markdown_table(rows: list[Row], *, machine: str, command: str) -> str:
     lines = [
         f"Made by `{command}` on {machine}.",
         "",
-        "| what | backend | ours | floor (same run) | ratio | goal | met | samples, spread |",
-        "|---|---|---|---|---|---|---|---|",
+        "| what | backend | ours | floor (same run) | ratio | goal | met "
+        "| samples, spread | notes |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row.name} | {row.backend} | {row.value:g} {row.unit} "
             f"| {row.reference}: {row.reference_value:g} {row.unit} | {row.ratio:.2f}× "
-            f"| {row.goal} | {'yes' if row.met else '**no**'} | {row.samples}; {row.spread} |"
+            f"| {row.goal} | {'yes' if row.met else '**no**'} | {row.samples}; {row.spread} "
+            f"| {row.notes} |"
         )
     return "\n".join(lines) + "\n"

@@ -214,6 +214,8 @@ if BASEMAP_TILE_URL:
     BASEMAP_ORIGIN = f"{_tiles.scheme}://{_tiles.netloc}"
 else:
     BASEMAP_ORIGIN = ""
+# Tile bodies kept in each worker's memory by the lean tile route (landuse.fastpath); 0: none.
+LANDUSE_TILE_CACHE_BYTES = env_int("LANDUSE_TILE_CACHE_BYTES", 64 * 1024 * 1024)
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -95,9 +95,14 @@ def cache_headers(response: HttpResponse, etag: str, last_modified: dt.datetime 
 
 
 def layer_etag(layer: Layer, *parts: object) -> str:
-    key = ":".join(str(p) for p in (layer.pk, layer.version, *parts))
+    return etag_for(slug=layer.slug, pk=layer.pk, version=layer.version, parts=parts)
+
+
+def etag_for(*, slug: str, pk: int, version: int, parts: tuple) -> str:
+    """The ETag of one representation of a layer version (shared with ``landuse.fastpath``)."""
+    key = ":".join(str(p) for p in (pk, version, *parts))
     digest = hashlib.blake2s(key.encode(), digest_size=6).hexdigest()
-    return quote_etag(f"{layer.slug}-v{layer.version}-{digest}")
+    return quote_etag(f"{slug}-v{version}-{digest}")
 
 
 def layer_response(

@@ -29,6 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 from shapely.geometry.base import BaseGeometry
 
+from landuse.fastpath import layer_versions_forget
 from landuse.models import Category, Feature, Layer
 
 # Simplification tolerances in degrees for the stored zoom bands (see ``zoom_band``). At z10 a
@@ -488,4 +489,6 @@ def layer_import(
             version=F("version") + 1, imported_at=timezone.now(), source_checksum=checksum
         )
         layer.refresh_from_db()
+        # The lean tile route of this process keeps layer versions for a second: drop them now.
+        transaction.on_commit(layer_versions_forget)
     return ImportResult(layer, count, created, repaired_count)

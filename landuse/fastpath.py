@@ -1,0 +1,263 @@
+"""A lean route for the hottest reads, in front of Django: vector tiles and the point lookup.
+
+Why: Django's ASGI request path costs about 1.5 ms per request before any work (each sync
+middleware hook hops to a thread; PERF.md, and ``bench/tiles.py`` in this repository measured a
+cached tile at 5 ms through Django against 0.14 ms from a bare ASGI app). A tile map asks for
+dozens of tiles per view, most of them small or cached, so that overhead was most of the time.
+
+What it keeps: the same selectors and SQL (run in Django's own sync thread, on Django's pooled
+connection), the same ETag / Last-Modified / 304 rules, the same security headers as every
+Django response (``config.security.response_security_headers``) and the Host check
+(``ALLOWED_HOSTS``). Anything it does not answer plainly goes to Django unchanged: other
+methods, unknown hosts, NUL bytes, a bad tile number or coordinate, an unknown layer, any error
+response. So every error and every other path keeps Django's behaviour.
+
+Caching: tile bodies are kept in this process, keyed by layer version, up to
+``LANDUSE_TILE_CACHE_BYTES``. Layer versions are read from the database at most once per
+``LAYER_VERSIONS_TTL`` seconds; ``layer_versions_forget`` (called by ``layer_import``) drops
+them at once in the importing process, other worker processes see a re-import within the TTL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+from django.utils.http import http_date
+
+from landuse import sql
+
+logger = logging.getLogger(__name__)
+
+LAYER_VERSIONS_TTL = 1.0
+TILE_PATH = re.compile(
+    r"^/tiles/(?P<slug>[-\w]+)/(?P<z>\d{1,2})/(?P<x>\d{1,7})/(?P<y>\d{1,7})\.mvt$"
+)
+LOOKUP_PATH = "/api/landuse/lookup/"
+MVT = b"application/vnd.mapbox-vector-tile"
+
+
+@dataclass(frozen=True)
+class LayerVersion:
+    pk: int
+    slug: str
+    version: int
+    imported_at: dt.datetime | None
+
+
+_versions: dict[str, LayerVersion] = {}
+_versions_read_at = -1e9
+_tiles: OrderedDict[tuple, bytes] = OrderedDict()
+_tile_bytes = 0
+
+
+def layer_versions_forget() -> None:
+    """Forget the cached layer versions and tiles (after an import in this process)."""
+    global _versions_read_at, _tile_bytes
+    _versions_read_at = -1e9
+    _tiles.clear()
+    _tile_bytes = 0
+
+
+def _read_layer_versions() -> dict[str, LayerVersion]:
+    from landuse.models import Layer
+
+    rows = Layer.objects.values_list("pk", "slug", "version", "imported_at")
+    return {slug: LayerVersion(pk, slug, version, at) for pk, slug, version, at in rows}
+
+
+def _tile(layer: LayerVersion, z: int, x: int, y: int) -> bytes:
+    from landuse import selectors
+
+    return selectors.layer_tile(layer=layer, z=z, x=x, y=y)
+
+
+def _lookup(lon: float, lat: float) -> list:
+    from landuse import selectors
+
+    return selectors.point_lookup(lon=lon, lat=lat)
+
+
+# Django's sync views run in this same thread (thread_sensitive), so the fast path shares its
+# connection handling, the test database and the connection pool with them.
+_read_layer_versions_async = sync_to_async(_read_layer_versions, thread_sensitive=True)
+_tile_async = sync_to_async(_tile, thread_sensitive=True)
+_lookup_async = sync_to_async(_lookup, thread_sensitive=True)
+
+
+async def _layer(slug: str) -> LayerVersion | None:
+    global _versions, _versions_read_at
+    now = time.monotonic()
+    if now - _versions_read_at > LAYER_VERSIONS_TTL:
+        _versions = await _read_layer_versions_async()
+        _versions_read_at = now
+    return _versions.get(slug)
+
+
+def _remember(key: tuple, body: bytes) -> None:
+    global _tile_bytes
+    limit = settings.LANDUSE_TILE_CACHE_BYTES
+    if len(body) > limit:
+        return
+    _tiles[key] = body
+    _tile_bytes += len(body)
+    while _tile_bytes > limit:
+        _, old = _tiles.popitem(last=False)
+        _tile_bytes -= len(old)
+
+
+def _headers(scope: dict) -> dict[bytes, bytes]:
+    return {name.lower(): value for name, value in scope["headers"]}
+
+
+def _is_secure(scope: dict, headers: dict[bytes, bytes]) -> bool:
+    proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if proxy:
+        header = proxy[0].removeprefix("HTTP_").lower().replace("_", "-").encode()
+        return headers.get(header, b"").decode("latin-1").split(",")[0].strip() == proxy[1]
+    return scope.get("scheme") == "https"
+
+
+def _plain_request(scope: dict, headers: dict[bytes, bytes]) -> bool:
+    """A request the fast path may answer: GET/HEAD, allowed host, nothing Django would
+    redirect or refuse first."""
+    query = scope.get("query_string", b"")
+    if scope["method"] not in ("GET", "HEAD") or b"\x00" in query or b"%00" in query:
+        return False
+    host = headers.get(b"host", b"").decode("latin-1")
+    domain, _port = split_domain_port(host)
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    if not domain or not validate_host(domain, allowed):
+        return False
+    secure = _is_secure(scope, headers)
+    return not (settings.SECURE_SSL_REDIRECT and not secure)
+
+
+def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
+    from config.security import response_security_headers
+
+    return [
+        (name.lower().encode(), value.encode())
+        for name, value in response_security_headers(secure=secure, path="/tiles/").items()
+    ]
+
+
+def _etag(layer: LayerVersion, *parts: object) -> str:
+    from landuse.api import etag_for
+
+    return etag_for(slug=layer.slug, pk=layer.pk, version=layer.version, parts=parts)
+
+
+def _not_modified(headers: dict[bytes, bytes], etag: str, last_modified) -> bool:
+    if_none_match = headers.get(b"if-none-match")
+    if if_none_match is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.decode("latin-1").split(",")}
+        return etag in tags or "*" in tags
+    from django.utils.http import parse_http_date_safe
+
+    since = parse_http_date_safe(headers.get(b"if-modified-since", b"").decode("latin-1"))
+    return bool(since and last_modified and int(last_modified.timestamp()) <= since)
+
+
+async def _send(
+    send, scope: dict, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+Response = tuple[int, bytes, list[tuple[bytes, bytes]]]
+
+
+async def _tile_response(scope, headers, match: re.Match) -> Response | None:
+    z, x, y = int(match["z"]), int(match["x"]), int(match["y"])
+    if not sql.tile_in_range(z=z, x=x, y=y):
+        return None
+    layer = await _layer(match["slug"])
+    if layer is None:
+        return None
+    etag = _etag(layer, z, x, y)
+    secure = _is_secure(scope, headers)
+    common = [
+        *_security_headers(secure),
+        (b"etag", etag.encode()),
+        (b"cache-control", b"public, no-cache"),
+    ]
+    if layer.imported_at:
+        common.append((b"last-modified", http_date(layer.imported_at.timestamp()).encode()))
+    if _not_modified(headers, etag, layer.imported_at):
+        return 304, b"", common
+    key = (layer.pk, layer.version, z, x, y)
+    body = _tiles.get(key)
+    if body is None:
+        body = await _tile_async(layer, z, x, y)
+        _remember(key, body)
+    else:
+        _tiles.move_to_end(key)
+    return (200 if body else 204), body, [*common, (b"content-type", MVT)]
+
+
+def _coordinate(text: str | None, low: float, high: float) -> float | None:
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if low <= value <= high else None  # NaN and infinities fail both bounds
+
+
+async def _lookup_response(scope, headers) -> Response | None:
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    lon = _coordinate(query.get("lon"), -180, 180)
+    lat = _coordinate(query.get("lat"), -90, 90)
+    if lon is None or lat is None:
+        return None
+    answers = await _lookup_async(lon, lat)
+    body = json.dumps(
+        {"lon": lon, "lat": lat, "layers": [answer.__dict__ for answer in answers]}
+    ).encode()
+    secure = _is_secure(scope, headers)
+    response_headers = [
+        *_security_headers(secure),
+        (b"content-type", b"application/json; charset=utf-8"),
+    ]
+    return 200, body, response_headers
+
+
+class LandUseFastPath:
+    """ASGI middleware: answers plain tile and lookup GETs, hands everything else to ``app``."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            match = TILE_PATH.match(path)
+            if match or path == LOOKUP_PATH:
+                headers = _headers(scope)
+                if _plain_request(scope, headers):
+                    try:
+                        if match:
+                            response = await _tile_response(scope, headers, match)
+                        else:
+                            response = await _lookup_response(scope, headers)
+                    except Exception:
+                        # Nothing was sent yet: Django answers (a database outage is its 503).
+                        logger.exception("lean route failed for %s; Django answers", path)
+                        response = None
+                    if response is not None:
+                        await _send(send, scope, *response)
+                        return
+        await self.app(scope, receive, send)
