@@ -13,6 +13,7 @@ from config.env import (
     env_bool,
     env_int,
     env_list,
+    env_rates,
     env_str,
     redis_from_url,
 )
@@ -253,6 +254,12 @@ LOGIN_THROTTLED_PATHS = ["/admin/login/"]
 # Optional challenge (captcha) for anonymous comments: the dotted path of a callable
 # ``check(request, token: str) -> bool``; the client sends the token as ``captcha``. Off unless set.
 ENGAGE_ANONYMOUS_CHALLENGE = env_str("ENGAGE_ANONYMOUS_CHALLENGE")
+# Rate limits (429 with Retry-After), "action=requests/seconds,…"; unnamed actions keep the
+# defaults in engage.services.DEFAULT_RATE_LIMITS (README "Settings for abuse and privacy").
+ENGAGE_RATE_LIMITS = env_rates(
+    "ENGAGE_RATE_LIMITS",
+    allowed={"comment", "discussion_comment", "reaction", "flag", "privacy", "export"},
+)
 # import_layer refuses archives that would inflate beyond this many bytes.
 LAYER_IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("LAYER_IMPORT_MAX_UNCOMPRESSED_BYTES", 2 * 1024**3)
 
