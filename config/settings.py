@@ -260,6 +260,9 @@ ENGAGE_RATE_LIMITS = env_rates(
     "ENGAGE_RATE_LIMITS",
     allowed={"comment", "discussion_comment", "reaction", "flag", "privacy", "export"},
 )
+# Seconds between checks that the channel layer (Redis) still delivers; pages are told
+# (close code 4503) when it does not. 0 turns the check off.
+ENGAGE_LIVE_CHECK_SECONDS = env_int("ENGAGE_LIVE_CHECK_SECONDS", 2)
 # import_layer refuses archives that would inflate beyond this many bytes.
 LAYER_IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("LAYER_IMPORT_MAX_UNCOMPRESSED_BYTES", 2 * 1024**3)
 

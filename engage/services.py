@@ -6,6 +6,7 @@ Refusals raise :class:`engage.validation.Problem` naming the field and the reaso
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import secrets
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -48,6 +50,8 @@ from engage.validation import (
 from landuse.selectors import point_lookup
 
 _UNSET = object()
+logger = logging.getLogger(__name__)
+_fallback_cache = LocMemCache("engage-rate-limits", {})
 
 # action -> (requests, seconds); overridable with settings.ENGAGE_RATE_LIMITS (from the
 # environment variable of that name). Plain actions count per client; "discussion_<action>"
@@ -94,18 +98,28 @@ def throttle(*, action: str, participant: Participant, discussion_id: int | None
         )
 
 
+def _incr(store, key: str, window: int) -> int:
+    store.add(key, 0, timeout=window + 1)
+    try:
+        return store.incr(key)
+    except ValueError:  # expired between add and incr
+        store.set(key, 1, timeout=window + 1)
+        return 1
+
+
 def _count(*, action: str, scope: str, field: str, what: str) -> None:
     limits = {**DEFAULT_RATE_LIMITS, **getattr(settings, "ENGAGE_RATE_LIMITS", {})}
     allowed, window = limits[action]
     now = time.time()
     slot = int(now // window)
     key = f"engage:rate:{action}:{scope}:{slot}"
-    cache.add(key, 0, timeout=window + 1)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
+        count = _incr(cache, key, window)
+    except Exception:
+        # The shared cache (Redis) is down: count in this process rather than refuse to take
+        # comments or take them without any limit (README "Faults").
+        logger.warning("rate limit counted per process: cache unavailable", exc_info=True)
+        count = _incr(_fallback_cache, key, window)
     if count > allowed:
         retry_after = max(1, math.ceil((slot + 1) * window - now))
         raise Problem(
