@@ -83,6 +83,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 503 with a clear body when the database is unreachable (README "Faults").
+    "config.unavailable.DatabaseUnavailableMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "config.security.RefuseNullBytesMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
