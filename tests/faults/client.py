@@ -7,13 +7,20 @@ import urllib.error
 import urllib.request
 
 
-def request(method: str, url: str, data: dict | None = None, *, timeout: float = 15):
+def request(
+    method: str,
+    url: str,
+    data: dict | None = None,
+    *,
+    timeout: float = 15,
+    accept: str = "application/json",
+):
     """(status, headers, body as text); HTTP errors are answers, not exceptions."""
     req = urllib.request.Request(  # noqa: S310 - our own test server
         url,
         method=method,
         data=json.dumps(data).encode() if data is not None else None,
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers={"Content-Type": "application/json", "Accept": accept},
     )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310
