@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -34,12 +35,13 @@ def post_until_accepted(url: str, discussion: int, body: str, *, within: float =
 
 
 def test_a_post_while_the_database_is_down_is_a_clear_503_and_stores_nothing(fault_db):
+    run = uuid.uuid4().hex[:8]  # the PostgreSQL copy is shared by the session's fault tests
     with live_server(fault_env(fault_db.url)) as server:
         discussion = discussion_id(server.url)
-        assert post_comment(server.url, discussion, "before")[0] == 201
+        assert post_comment(server.url, discussion, f"{run} before")[0] == 201
 
         fault_db.take_down()
-        status, headers, text = post_comment(server.url, discussion, "while the database is down")
+        status, headers, text = post_comment(server.url, discussion, f"{run} while down")
         assert status == 503
         assert headers["Content-Type"] == "application/json"
         assert int(headers["Retry-After"]) > 0
@@ -53,13 +55,14 @@ def test_a_post_while_the_database_is_down_is_a_clear_503_and_stores_nothing(fau
         assert "Temporarily unavailable" in text and "Traceback" not in text
 
         fault_db.bring_back()
-        post_until_accepted(server.url, discussion, "after")
+        post_until_accepted(server.url, discussion, f"{run} after")
     bodies = fault_db.stored_bodies()
-    assert "while the database is down" not in bodies
-    assert bodies.index("before") < bodies.index("after")
+    assert f"{run} while down" not in bodies
+    assert bodies.index(f"{run} before") < bodies.index(f"{run} after")
 
 
 def test_posts_in_flight_when_the_database_goes_down_are_stored_whole_or_not_at_all(fault_db):
+    run = uuid.uuid4().hex[:8]  # the PostgreSQL copy is shared by the session's fault tests
     with live_server(fault_env(fault_db.url)) as server:
         discussion = discussion_id(server.url)
         answers: list[tuple[str, int]] = []
@@ -68,7 +71,7 @@ def test_posts_in_flight_when_the_database_goes_down_are_stored_whole_or_not_at_
         def keep_posting(writer: int) -> None:
             n = 0
             while not stop.is_set():
-                body = f"stream {writer}-{n}"
+                body = f"{run} stream {writer}-{n}"
                 n += 1
                 answers.append((body, post_comment(server.url, discussion, body)[0]))
 
@@ -83,7 +86,7 @@ def test_posts_in_flight_when_the_database_goes_down_are_stored_whole_or_not_at_
             assert time.monotonic() < deadline, "no request noticed the database was down"
             time.sleep(0.1)
         fault_db.bring_back()
-        post_until_accepted(server.url, discussion, "after the outage")
+        post_until_accepted(server.url, discussion, f"{run} after the outage")
         stop.set()
         for writer in writers:
             writer.join(30)
@@ -95,4 +98,4 @@ def test_posts_in_flight_when_the_database_goes_down_are_stored_whole_or_not_at_
     # A comment refused with 503 was rolled back, unless it had committed just before the
     # connection broke (then it is stored whole, as the stored text shows).
     attempted = {body for body, _ in answers}
-    assert {b for b in stored if b.startswith("stream ")} <= attempted
+    assert {b for b in stored if b.startswith(f"{run} stream ")} <= attempted
