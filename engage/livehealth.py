@@ -3,7 +3,7 @@
 While Redis is down, events are not delivered, and an open socket cannot tell: it simply
 stays quiet. So each worker with open discussion sockets runs one small check every
 ``ENGAGE_LIVE_CHECK_SECONDS``: a message sent to itself through the channel layer must come
-back. When it does not, every discussion socket of the worker is closed with
+back (see :func:`patience`). When it does not, every discussion socket of the worker is closed with
 :data:`CLOSE_LIVE_UNAVAILABLE`; pages show "live updates paused", keep posting over HTTP (a
 201 still means stored) and reconnect until the layer answers again, then backfill what they
 missed with ``?after=`` / ``?changed_since=`` (docs/realtime.md).
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Protocol
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -39,6 +40,7 @@ _watch: asyncio.Task | None = None
 _channel: dict[asyncio.AbstractEventLoop, str] = {}  # one ping channel per loop, reused
 _locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 _healthy = True  # the last check's answer
+_checked_at = 0.0  # and when it was given (time.monotonic())
 
 
 def interval() -> float:
@@ -60,17 +62,18 @@ async def ready() -> bool:
         return True
     loop = asyncio.get_running_loop()
     async with _locks.setdefault(loop, asyncio.Lock()):  # one ping at a time per channel
-        if not _healthy:
+        # Sockets that queued behind a check take its answer instead of pinging again.
+        if not _healthy and time.monotonic() - _checked_at >= interval():
             await _check(layer, loop)
     return _healthy
 
 
 async def _check(layer, loop) -> bool:
-    global _healthy
+    global _healthy, _checked_at
     ok, channel = await layer_answers(layer, _channel.pop(loop, None))
     if channel:
         _channel[loop] = channel
-    _healthy = ok
+    _healthy, _checked_at = ok, time.monotonic()
     return ok
 
 
@@ -90,12 +93,20 @@ def unwatch(consumer: Closable) -> None:
     _open.discard(consumer)
 
 
+def patience() -> float:
+    """How long a ping may take before the layer counts as down. A dead Redis refuses the
+    connection at once (an error, seen within one interval); only a silent network needs this
+    timeout. It is generous because a worker busy fanning out to many sockets delivers the ping
+    late too, and closing every socket of a merely slow worker would make it slower."""
+    return max(10.0, 5 * interval())
+
+
 async def layer_answers(layer, channel: str | None) -> tuple[bool, str | None]:
     """Send a ping to our own channel and wait for it. Returns (ok, channel to reuse)."""
     try:
         channel = channel or await layer.new_channel(prefix="engage-live.")
-        await asyncio.wait_for(layer.send(channel, {"type": PING}), interval())
-        message = await asyncio.wait_for(layer.receive(channel), interval())
+        await asyncio.wait_for(layer.send(channel, {"type": PING}), patience())
+        message = await asyncio.wait_for(layer.receive(channel), patience())
         return message.get("type") == PING, channel
     except Exception as exc:  # any layer error means "not delivering" here
         logger.warning("live updates unavailable (channel layer): %s", exc)
