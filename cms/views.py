@@ -150,7 +150,7 @@ def page_comment_create(request: HttpRequest, page_id: int) -> HttpResponse:
         ip_hash=engage_services.ip_hash(request.META.get("REMOTE_ADDR", "")),
     )
     try:
-        engage_services.throttle(action="comment", participant=who)
+        engage_services.throttle(action="comment", participant=who, discussion_id=discussion.pk)
         parent = values["parent"].strip()
         if parent and not parent.isdigit():
             raise Problem.of("parent", _("No such comment in this discussion."))

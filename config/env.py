@@ -53,6 +53,24 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_rates(name: str, *, allowed: set[str]) -> dict[str, tuple[int, int]]:
+    """``action=requests/seconds`` pairs separated by commas, e.g. ``comment=5/60,export=20/600``;
+    the actions not named keep the application's defaults."""
+    rates: dict[str, tuple[int, int]] = {}
+    for item in env_list(name):
+        action, _, rate = item.partition("=")
+        count, _, seconds = rate.partition("/")
+        action = action.strip()
+        if action not in allowed:
+            raise ConfigError(
+                f"{name}: unknown action {action!r}; known: {', '.join(sorted(allowed))}"
+            )
+        if not (count.strip().isdigit() and seconds.strip().isdigit() and int(seconds) > 0):
+            raise ConfigError(f"{name}: {item!r} must look like {action}=<requests>/<seconds>")
+        rates[action] = (int(count), int(seconds))
+    return rates
+
+
 _POSTGIS_SCHEMES = {"postgis", "postgres", "postgresql"}
 
 

@@ -13,6 +13,7 @@ from config.env import (
     env_bool,
     env_int,
     env_list,
+    env_rates,
     env_str,
     redis_from_url,
 )
@@ -82,6 +83,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 503 with a clear body when the database is unreachable (README "Faults").
+    "config.unavailable.DatabaseUnavailableMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "config.security.RefuseNullBytesMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
@@ -258,6 +261,15 @@ LOGIN_THROTTLED_PATHS = ["/admin/login/"]
 # Optional challenge (captcha) for anonymous comments: the dotted path of a callable
 # ``check(request, token: str) -> bool``; the client sends the token as ``captcha``. Off unless set.
 ENGAGE_ANONYMOUS_CHALLENGE = env_str("ENGAGE_ANONYMOUS_CHALLENGE")
+# Rate limits (429 with Retry-After), "action=requests/seconds,…"; unnamed actions keep the
+# defaults in engage.services.DEFAULT_RATE_LIMITS (README "Settings for abuse and privacy").
+ENGAGE_RATE_LIMITS = env_rates(
+    "ENGAGE_RATE_LIMITS",
+    allowed={"comment", "discussion_comment", "reaction", "flag", "privacy", "export"},
+)
+# Seconds between checks that the channel layer (Redis) still delivers; pages are told
+# (close code 4503) when it does not. 0 turns the check off.
+ENGAGE_LIVE_CHECK_SECONDS = env_int("ENGAGE_LIVE_CHECK_SECONDS", 2)
 # import_layer refuses archives that would inflate beyond this many bytes.
 LAYER_IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("LAYER_IMPORT_MAX_UNCOMPRESSED_BYTES", 2 * 1024**3)
 

@@ -283,7 +283,7 @@ def comment_create(request: HttpRequest, discussion_id: int):
     """Post a comment. 201 means stored. Anonymous authors get ``edit_token`` once: send it in
     the ``X-Edit-Token`` header to edit or withdraw the comment."""
     who = participant(request)
-    services.throttle(action="comment", participant=who)
+    services.throttle(action="comment", participant=who, discussion_id=discussion_id)
     discussion = _discussion(discussion_id)
     data = read_json(request, allowed=COMMENT_FIELDS)
     check_challenge(request, who, data)
@@ -561,6 +561,7 @@ def moderation_bulk(request: HttpRequest):
 
 def _export_request(request: HttpRequest, discussion_id: int, *, ignore=()) -> tuple:
     who = staff(request, may=policy.can_export)
+    services.throttle(action="export", participant=who)
     discussion = selectors.discussion_get_any(discussion_id=discussion_id)
     if discussion is None:
         raise Problem.of("discussion", "No such discussion.", status=404)

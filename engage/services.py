@@ -6,6 +6,7 @@ Refusals raise :class:`engage.validation.Problem` naming the field and the reaso
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import secrets
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -48,13 +50,20 @@ from engage.validation import (
 from landuse.selectors import point_lookup
 
 _UNSET = object()
+logger = logging.getLogger(__name__)
+_fallback_cache = LocMemCache("engage-rate-limits", {})
 
-# action -> (requests, seconds) per client; overridable with settings.ENGAGE_RATE_LIMITS.
+# action -> (requests, seconds); overridable with settings.ENGAGE_RATE_LIMITS (from the
+# environment variable of that name). Plain actions count per client; "discussion_<action>"
+# counts everyone's <action> in one discussion, so a flood spread over many addresses is
+# slowed too.
 DEFAULT_RATE_LIMITS = {
     "comment": (5, 60),
+    "discussion_comment": (120, 60),
     "reaction": (60, 60),
     "flag": (10, 600),
     "privacy": (10, 60),  # download / erase own contributions (engage.privacy)
+    "export": (20, 600),  # staff exports and reports: each one reads a whole discussion
 }
 
 
@@ -73,27 +82,48 @@ def anonymous_key(session_key: str) -> str:
 # --- Rate limits --------------------------------------------------------------------------
 
 
-def throttle(*, action: str, participant: Participant) -> None:
+def throttle(*, action: str, participant: Participant, discussion_id: int | None = None) -> None:
     """Count one ``action`` for this client in a fixed window; refuse with 429 past the limit.
-    Signed-in people are counted per account, anonymous ones per (hashed) IP address."""
+    Signed-in people are counted per account, anonymous ones per (hashed) IP address. With
+    ``discussion_id``, the action also counts towards that discussion's limit (checked only
+    once the client is within its own, so one client cannot use up a discussion alone)."""
+    client = f"u{participant.user_id}" if participant.user_id else participant.ip_hash or "-"
+    _count(action=action, scope=client, field="client", what="requests")
+    if discussion_id is not None:
+        _count(
+            action=f"discussion_{action}",
+            scope=str(discussion_id),
+            field="discussion",
+            what="requests to this discussion",
+        )
+
+
+def _incr(store, key: str, window: int) -> int:
+    store.add(key, 0, timeout=window + 1)
+    try:
+        return store.incr(key)
+    except ValueError:  # expired between add and incr
+        store.set(key, 1, timeout=window + 1)
+        return 1
+
+
+def _count(*, action: str, scope: str, field: str, what: str) -> None:
     limits = {**DEFAULT_RATE_LIMITS, **getattr(settings, "ENGAGE_RATE_LIMITS", {})}
     allowed, window = limits[action]
     now = time.time()
     slot = int(now // window)
-    client = f"u{participant.user_id}" if participant.user_id else participant.ip_hash or "-"
-    key = f"engage:rate:{action}:{client}:{slot}"
-    cache.add(key, 0, timeout=window + 1)
+    key = f"engage:rate:{action}:{scope}:{slot}"
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
+        count = _incr(cache, key, window)
+    except Exception:
+        # The shared cache (Redis) is down: count in this process rather than refuse to take
+        # comments or take them without any limit (README "Faults").
+        logger.warning("rate limit counted per process: cache unavailable", exc_info=True)
+        count = _incr(_fallback_cache, key, window)
     if count > allowed:
         retry_after = max(1, math.ceil((slot + 1) * window - now))
         raise Problem(
-            errors=[
-                {"field": "client", "message": f"Too many requests; retry in {retry_after} s."}
-            ],
+            errors=[{"field": field, "message": f"Too many {what}; retry in {retry_after} s."}],
             status=429,
             headers={"Retry-After": str(retry_after)},
         )

@@ -202,7 +202,14 @@
   function setState(state, text) {
     liveState.setAttribute("data-state", state);
     section.setAttribute("data-live", state);
-    liveText.textContent = text || { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" }[state];
+    liveText.textContent = text || {
+      connecting: "Connecting…",
+      live: "Live",
+      reconnecting: "Reconnecting…",
+      offline: "Offline",
+      // The server is up but its live channel (Redis) is not: posting still works.
+      paused: "Live updates paused: you can still post; new comments appear when they are back",
+    }[state];
   }
 
   // --- What is on the page ------------------------------------------------------------------
@@ -965,7 +972,7 @@
   function connect() {
     clearTimeout(retryTimer);
     if (gone || socket) return;
-    setState(connectedOnce ? "reconnecting" : "connecting");
+    if (liveState.getAttribute("data-state") !== "paused") setState(connectedOnce ? "reconnecting" : "connecting");
     var ws;
     try {
       ws = new WebSocket(socketUrl());
@@ -980,6 +987,7 @@
       connectedOnce = true;
       setState("live");
       if (returning) announce("Live updates are back.", true);
+      section.removeAttribute("data-was-paused");
       backfill(returning);
     });
     ws.addEventListener("message", function (event) {
@@ -1004,16 +1012,24 @@
         setState("offline", "Offline: this discussion is no longer available");
         return;
       }
-      scheduleReconnect();
+      scheduleReconnect(event.code === 4503);
     });
   }
 
-  function scheduleReconnect() {
+  // paused: the server closed with 4503 (live delivery unavailable); it answers HTTP, so keep
+  // trying every few seconds rather than backing off to "offline". On the next open the page
+  // backfills what it missed (?after= and ?changed_since=).
+  function scheduleReconnect(paused) {
     attempts += 1;
-    var delay = Math.min(30000, 1000 * Math.pow(2, attempts - 1)) * (0.75 + Math.random() * 0.5);
-    var offline = navigator.onLine === false || attempts > 6;
-    setState(offline ? "offline" : "reconnecting");
-    if (attempts === 1 && connectedOnce) announce("Connection lost. Reconnecting…", true);
+    var delay = paused
+      ? 3000 * (0.75 + Math.random() * 0.5)
+      : Math.min(30000, 1000 * Math.pow(2, attempts - 1)) * (0.75 + Math.random() * 0.5);
+    var offline = !paused && (navigator.onLine === false || attempts > 6);
+    setState(paused ? "paused" : offline ? "offline" : "reconnecting");
+    if (paused && section.getAttribute("data-was-paused") !== "1") {
+      section.setAttribute("data-was-paused", "1");
+      announce("Live updates paused. You can still post.", true);
+    } else if (!paused && attempts === 1 && connectedOnce) announce("Connection lost. Reconnecting…", true);
     clearTimeout(retryTimer);
     retryTimer = setTimeout(connect, delay);
   }
