@@ -77,6 +77,7 @@ _POSTGIS_SCHEMES = {"postgis", "postgres", "postgresql"}
 # Concurrent writers under ASGI (one thread per request): a deferred transaction that reads
 # before it writes fails at once with "database is locked"; BEGIN IMMEDIATE waits its turn
 # (up to ``timeout`` seconds) instead. tests/engage/test_concurrent_posting.py shows the case.
+# mod_spatialite resets the wait when it loads; config/apps.py sets it again.
 SPATIALITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 

@@ -50,6 +50,7 @@ WEBSOCKET_ALLOWED_ORIGINS = sorted(
 )
 
 INSTALLED_APPS = [
+    "config.apps.ConfigAppConfig",
     "landuse",
     "engage",
     "cms",
