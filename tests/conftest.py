@@ -15,11 +15,30 @@ from django.conf import settings
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def restore_what_migrations_made_after_transactional_tests(item: pytest.Item) -> None:
+    """Every transactional test rolls back by serialisation. A transactional test ends with a
+    flush that also wipes what migrations made (Wagtail's root page and default site, the
+    workflow); with serialised rollback the next test gets it back. Mixed, they break each
+    other: a plain flush re-creates content types through post_migrate, and the next
+    serialised restore then collides with them, so the choice is made once, here, for all."""
+    marker = item.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    if marker.kwargs.get("serialized_rollback"):
+        return
+    item.add_marker(
+        pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}),
+        append=False,
+    )
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items) -> None:
     # Browser tests go last: Playwright's sync API keeps an event loop running in the main
     # thread for the rest of the session, and asyncio.run() refuses to start beside it.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    for item in items:
+        restore_what_migrations_made_after_transactional_tests(item)
     if settings.DATABASE_IS_POSTGIS:
         return
     kept, deselected = [], []
