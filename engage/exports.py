@@ -1,16 +1,19 @@
-"""Thin writers over :func:`engage.selectors.feedback_export_rows`: CSV, XLSX, GeoJSON and
+"""Thin writers over :func:`engage.selectors.feedback_export_batches`: CSV, XLSX, GeoJSON and
 GeoPackage.
 
-Which library does what:
+The database shapes every row (neutralised cells, centroids, GeoJSON features, WKT), so a
+writer only moves finished rows. Which library does what:
 
 - CSV: the standard library's ``csv`` module, UTF-8 with a byte-order mark (so Excel reads it
   as UTF-8), streamed as an *async* iterator (Django under ASGI buffers a sync iterator whole).
 - XLSX: openpyxl in write-only mode (rows go to a temporary file as they are appended), then
   the file is streamed.
-- GeoJSON: written here row by row (RFC 7946: WGS84 lon/lat, no ``crs``; geometries were
-  oriented counter-clockwise when they were validated), streamed.
-- GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) converts a temporary GeoJSON file into a
-  GeoPackage layer ``feedback`` in EPSG:4326 with typed fields; the file is then streamed.
+- GeoJSON: features made by the database (``ST_AsGeoJSON``/``AsGeoJSON`` inside a JSON object:
+  RFC 7946, WGS84 lon/lat, no ``crs``; geometries were oriented counter-clockwise when they
+  were validated), joined and streamed.
+- GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) converts a temporary CSV with a ``.csvt`` file
+  (explicit field types, geometry as WKT) into a layer ``feedback`` in EPSG:4326; the file is
+  then streamed.
 
 Spreadsheet cells that a program would run as a formula (starting with ``= + - @``, tab or CR)
 get a leading apostrophe in CSV and XLSX; the text itself is kept.
@@ -20,14 +23,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
-from itertools import islice
 from typing import BinaryIO
 
 from asgiref.sync import sync_to_async
@@ -37,170 +39,121 @@ from openpyxl import Workbook
 from engage.validation import strip_controls
 
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
+# Which row shape (``selectors.EXPORT_FORMS``) each format reads.
+FORMS = {"csv": "cells", "xlsx": "cells", "geojson": "features", "gpkg": "map"}
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
 }
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-BATCH = 500
 CHUNK = 64 * 1024
 OGR2OGR_TIMEOUT = 600
+# GDAL field types of the GeoPackage columns (the others are String).
+GPKG_TYPES = {
+    "id": "Integer", "discussion_id": "Integer", "parent_id": "Integer", "agree": "Integer",
+    "disagree": "Integer", "flags": "Integer", "created_at": "DateTime", "geometry": "WKT",
+}  # fmt: skip
+# What strip_controls would change: control characters but tab and newline, CR, bidi overrides.
+_NEEDS_STRIPPING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def neutralise(value: str) -> str:
-    """Spreadsheet programs run cells starting with these characters as formulas."""
-    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def _spreadsheet_cell(value: object) -> object:
-    """Numbers stay numbers; text is neutralised."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | float):
-        return value
-    return neutralise(_text(value))
-
-
-async def _batches(rows: Iterator[dict]) -> AsyncIterator[list[dict]]:
-    """Pull rows from the (sync, database-bound) iterator a batch at a time in the request's
-    own thread, so its cursor stays on its connection; close it however the download ends."""
-    take = sync_to_async(lambda: list(islice(rows, BATCH)), thread_sensitive=True)
+async def _batches(batches: Iterator[list[tuple]]) -> AsyncIterator[list[tuple]]:
+    """Pull batches from the (sync, database-bound) iterator in the request's own thread, so
+    its cursor stays on its connection; close it however the download ends."""
+    take = sync_to_async(lambda: next(batches, None), thread_sensitive=True)
     try:
-        while batch := await take():
+        while (batch := await take()) is not None:
             yield batch
     finally:
-        close = getattr(rows, "close", None)
-        if close is not None:
-            await sync_to_async(close, thread_sensitive=True)()
+        await sync_to_async(batches.close, thread_sensitive=True)()
 
 
 async def csv_body(
-    *, rows: Iterator[dict], columns: list[str], finished: Callable[[int], None]
+    *, batches: Iterator[list[tuple]], columns: list[str], finished: Callable[[int], None]
 ) -> AsyncIterator[bytes]:
+    """Rows in the "cells" form: the csv module writes them as they are."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
     yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
     count = 0
-    async for batch in _batches(rows):
+    async for batch in _batches(batches):
         buffer.seek(0)
         buffer.truncate()
-        for row in batch:
-            writer.writerow([_spreadsheet_cell(row[name]) for name in columns])
+        writer.writerows(batch)
         count += len(batch)
         yield buffer.getvalue().encode("utf-8")
     await sync_to_async(finished, thread_sensitive=True)(count)
 
 
-def _feature(row: dict, columns: list[str]) -> dict:
-    geometry = row["geometry"]
-    return {
-        "type": "Feature",
-        "id": row["id"],
-        "geometry": json.loads(geometry.json) if geometry is not None else None,
-        "properties": {
-            name: _text(row[name]) if isinstance(row[name], datetime) else row[name]
-            for name in columns
-            if name not in ("lon", "lat", "geometry_type")
-        },
-    }
-
-
 async def geojson_body(
-    *, rows: Iterator[dict], columns: list[str], finished: Callable[[int], None]
+    *, batches: Iterator[list[tuple]], finished: Callable[[int], None]
 ) -> AsyncIterator[bytes]:
+    """Rows in the "features" form: each is one Feature's text."""
     yield b'{"type":"FeatureCollection","features":['
     count = 0
-    async for batch in _batches(rows):
-        text = ",".join(
-            json.dumps(_feature(row, columns), ensure_ascii=False, separators=(",", ":"))
-            for row in batch
-        )
+    async for batch in _batches(batches):
+        text = ",".join([row[0] for row in batch])
         yield (("," if count else "") + text).encode("utf-8")
         count += len(batch)
     yield b"]}"
     await sync_to_async(finished, thread_sensitive=True)(count)
 
 
-def _xlsx_cell(value: object) -> object:
-    if isinstance(value, datetime):
+def _xlsx_cell(value: object, created: bool) -> object:
+    if created:
         # Excel has no time zones: local time of the site, as Excel shows it.
-        return timezone.localtime(value).replace(tzinfo=None)
-    value = _spreadsheet_cell(value)
-    if isinstance(value, str):
+        return timezone.localtime(datetime.fromisoformat(value)).replace(tzinfo=None)
+    if isinstance(value, str) and _NEEDS_STRIPPING.search(value):
         # openpyxl refuses control characters; drop them (tab and newline kept).
         return strip_controls(value, keep_newlines=True)
-    return value
+    return "" if value is None else value
 
 
-def write_xlsx(*, rows: Iterable[dict], columns: list[str], path: str) -> int:
-    """Write an XLSX file (openpyxl write-only: rows are not kept in memory); returns the row
-    count."""
+def write_xlsx(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
+    """Write an XLSX file from rows in the "cells" form (openpyxl write-only: rows are not
+    kept in memory); returns the row count."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("feedback")
     sheet.append(columns)
+    created = [name == "created_at" for name in columns]
     count = 0
-    for row in rows:
-        sheet.append([_xlsx_cell(row[name]) for name in columns])
-        count += 1
+    for batch in batches:
+        for row in batch:
+            sheet.append([_xlsx_cell(v, c) for v, c in zip(row, created, strict=True)])
+        count += len(batch)
     workbook.save(path)
     return count
 
 
-def write_gpkg(*, rows: Iterable[dict], columns: list[str], path: str) -> int:
-    """Write a GeoPackage with GDAL's ``ogr2ogr`` from a temporary GeoJSON file (layer
-    ``feedback``, EPSG:4326, field types detected by GDAL's GeoJSON reader: integers, reals,
-    date-times, strings); returns the row count."""
+def write_gpkg(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
+    """Write a GeoPackage from rows in the "map" form with GDAL's ``ogr2ogr`` (layer
+    ``feedback``, EPSG:4326, Integer/DateTime/String fields as ``GPKG_TYPES`` says, whatever
+    the values look like); returns the row count."""
     ogr2ogr = shutil.which("ogr2ogr")
     if ogr2ogr is None:
         raise RuntimeError("ogr2ogr (gdal-bin) is needed for GeoPackage exports.")
-    count = 0
-    with tempfile.NamedTemporaryFile(
-        "w", suffix=".geojson", encoding="utf-8", delete=False
-    ) as source:
-        try:
-            source.write('{"type":"FeatureCollection","features":[')
-            for row in rows:
-                if count:
-                    source.write(",")
-                source.write(json.dumps(_feature(row, columns), ensure_ascii=False))
-                count += 1
-            source.write("]}")
-            source.close()
-            subprocess.run(  # noqa: S603 - fixed program and arguments, our own files
-                [
-                    ogr2ogr,
-                    "-f",
-                    "GPKG",
-                    path,
-                    source.name,
-                    "-nln",
-                    "feedback",
-                    "-nlt",
-                    "GEOMETRY",
-                    "-a_srs",
-                    "EPSG:4326",
-                    "-oo",
-                    "NATIVE_DATA=NO",
-                ],  # fmt: skip
-                check=True,
-                capture_output=True,
-                timeout=OGR2OGR_TIMEOUT,
-            )
-        finally:
-            os.unlink(source.name)
+    folder = tempfile.mkdtemp(prefix="feedback-")
+    try:
+        source = os.path.join(folder, "feedback.csv")
+        with open(os.path.join(folder, "feedback.csvt"), "w", encoding="utf-8") as types:
+            types.write(",".join(f'"{GPKG_TYPES.get(name, "String")}"' for name in columns))
+        count = 0
+        with open(source, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for batch in batches:
+                writer.writerows(batch)
+                count += len(batch)
+        command = [
+            ogr2ogr, "-f", "GPKG", path, source, "-nln", "feedback", "-nlt", "GEOMETRY",
+            "-a_srs", "EPSG:4326", "-oo", "KEEP_GEOM_COLUMNS=NO",
+        ]  # fmt: skip
+        # A fixed program and arguments over our own files.
+        subprocess.run(command, check=True, capture_output=True, timeout=OGR2OGR_TIMEOUT)  # noqa: S603
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return count
 
 
