@@ -6,14 +6,14 @@ writer only moves finished rows. Which library does what:
 
 - CSV: the standard library's ``csv`` module, UTF-8 with a byte-order mark (so Excel reads it
   as UTF-8), streamed as an *async* iterator (Django under ASGI buffers a sync iterator whole).
-- XLSX: openpyxl in write-only mode (rows go to a temporary file as they are appended), then
-  the file is streamed.
+- XLSX and GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) converts a temporary CSV with a ``.csvt``
+  file (explicit field types; the geometry as WKT) into a sheet or layer ``feedback`` (the
+  GeoPackage in EPSG:4326); the file is then streamed. The XLSX has typed cells (numbers,
+  local date-times), text as shared strings (GDAL never writes a formula) and no control
+  characters (GDAL drops them, keeping tab and newline).
 - GeoJSON: features made by the database (``ST_AsGeoJSON``/``AsGeoJSON`` inside a JSON object:
   RFC 7946, WGS84 lon/lat, no ``crs``; geometries were oriented counter-clockwise when they
   were validated), joined and streamed.
-- GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) converts a temporary CSV with a ``.csvt`` file
-  (explicit field types, geometry as WKT) into a layer ``feedback`` in EPSG:4326; the file is
-  then streamed.
 
 Spreadsheet cells that a program would run as a formula (starting with ``= + - @``, tab or CR)
 get a leading apostrophe in CSV and XLSX; the text itself is kept.
@@ -24,23 +24,17 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
 from typing import BinaryIO
 
 from asgiref.sync import sync_to_async
-from django.utils import timezone
-from openpyxl import Workbook
-
-from engage.validation import strip_controls
 
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
 # Which row shape (``selectors.EXPORT_FORMS``) each format reads.
-FORMS = {"csv": "cells", "xlsx": "cells", "geojson": "features", "gpkg": "map"}
+FORMS = {"csv": "cells", "xlsx": "sheet", "geojson": "features", "gpkg": "map"}
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -49,13 +43,12 @@ CONTENT_TYPES = {
 }
 CHUNK = 64 * 1024
 OGR2OGR_TIMEOUT = 600
-# GDAL field types of the GeoPackage columns (the others are String).
-GPKG_TYPES = {
+# GDAL field types of the XLSX and GeoPackage columns (the others are String).
+FIELD_TYPES = {
     "id": "Integer", "discussion_id": "Integer", "parent_id": "Integer", "agree": "Integer",
-    "disagree": "Integer", "flags": "Integer", "created_at": "DateTime", "geometry": "WKT",
+    "disagree": "Integer", "flags": "Integer", "created_at": "DateTime", "lon": "Real",
+    "lat": "Real", "geometry": "WKT",
 }  # fmt: skip
-# What strip_controls would change: control characters but tab and newline, CR, bidi overrides.
-_NEEDS_STRIPPING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 async def _batches(batches: Iterator[list[tuple]]) -> AsyncIterator[list[tuple]]:
@@ -101,44 +94,20 @@ async def geojson_body(
     await sync_to_async(finished, thread_sensitive=True)(count)
 
 
-def _xlsx_cell(value: object, created: bool) -> object:
-    if created:
-        # Excel has no time zones: local time of the site, as Excel shows it.
-        return timezone.localtime(datetime.fromisoformat(value)).replace(tzinfo=None)
-    if isinstance(value, str) and _NEEDS_STRIPPING.search(value):
-        # openpyxl refuses control characters; drop them (tab and newline kept).
-        return strip_controls(value, keep_newlines=True)
-    return "" if value is None else value
-
-
-def write_xlsx(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
-    """Write an XLSX file from rows in the "cells" form (openpyxl write-only: rows are not
-    kept in memory); returns the row count."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("feedback")
-    sheet.append(columns)
-    created = [name == "created_at" for name in columns]
-    count = 0
-    for batch in batches:
-        for row in batch:
-            sheet.append([_xlsx_cell(v, c) for v, c in zip(row, created, strict=True)])
-        count += len(batch)
-    workbook.save(path)
-    return count
-
-
-def write_gpkg(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
-    """Write a GeoPackage from rows in the "map" form with GDAL's ``ogr2ogr`` (layer
-    ``feedback``, EPSG:4326, Integer/DateTime/String fields as ``GPKG_TYPES`` says, whatever
-    the values look like); returns the row count."""
+def _ogr2ogr(
+    *, batches: Iterator[list[tuple]], columns: list[str], path: str, options: list[str]
+) -> int:
+    """Write the rows to a temporary CSV with a ``.csvt`` (explicit field types, whatever the
+    values look like), then let GDAL's ``ogr2ogr`` turn it into ``path`` (layer or sheet
+    ``feedback``); returns the row count."""
     ogr2ogr = shutil.which("ogr2ogr")
     if ogr2ogr is None:
-        raise RuntimeError("ogr2ogr (gdal-bin) is needed for GeoPackage exports.")
+        raise RuntimeError("ogr2ogr (gdal-bin) is needed for XLSX and GeoPackage exports.")
     folder = tempfile.mkdtemp(prefix="feedback-")
     try:
         source = os.path.join(folder, "feedback.csv")
         with open(os.path.join(folder, "feedback.csvt"), "w", encoding="utf-8") as types:
-            types.write(",".join(f'"{GPKG_TYPES.get(name, "String")}"' for name in columns))
+            types.write(",".join(f'"{FIELD_TYPES.get(name, "String")}"' for name in columns))
         count = 0
         with open(source, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
@@ -146,15 +115,28 @@ def write_gpkg(*, batches: Iterator[list[tuple]], columns: list[str], path: str)
             for batch in batches:
                 writer.writerows(batch)
                 count += len(batch)
-        command = [
-            ogr2ogr, "-f", "GPKG", path, source, "-nln", "feedback", "-nlt", "GEOMETRY",
-            "-a_srs", "EPSG:4326", "-oo", "KEEP_GEOM_COLUMNS=NO",
-        ]  # fmt: skip
+        command = [ogr2ogr, *options, path, source, "-nln", "feedback"]
         # A fixed program and arguments over our own files.
         subprocess.run(command, check=True, capture_output=True, timeout=OGR2OGR_TIMEOUT)  # noqa: S603
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return count
+
+
+def write_xlsx(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
+    """An XLSX workbook from rows in the "sheet" form: numbers and date-times typed, text as
+    shared strings (never formulas), control characters dropped by GDAL (tab and newline
+    kept); returns the row count."""
+    return _ogr2ogr(batches=batches, columns=columns, path=path, options=["-f", "XLSX"])
+
+
+def write_gpkg(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
+    """A GeoPackage from rows in the "map" form: layer ``feedback``, EPSG:4326,
+    Integer/DateTime/String fields; returns the row count."""
+    options = [
+        "-f", "GPKG", "-nlt", "GEOMETRY", "-a_srs", "EPSG:4326", "-oo", "KEEP_GEOM_COLUMNS=NO",
+    ]  # fmt: skip
+    return _ogr2ogr(batches=batches, columns=columns, path=path, options=options)
 
 
 def temporary_path(suffix: str) -> str:

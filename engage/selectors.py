@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Polygon
 from django.db import connection
@@ -347,11 +348,13 @@ EXPORT_BATCH = 2000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # How rows are shaped, by who reads them:
-# - "cells": spreadsheet cells (CSV, XLSX): text neutralised against formulas, never NULL text.
+# - "cells": spreadsheet cells (CSV): text neutralised against formulas, never NULL text.
+# - "sheet": the same for a workbook (XLSX): ``created_at`` in the site's local time, without
+#   an offset (Excel has no time zones).
 # - "features": one column, a GeoJSON Feature as text (RFC 7946, 7 decimals).
 # - "map": the map properties, raw, then the geometry as WKT (for GDAL: the GeoPackage).
 # - "raw": every export column, raw, then the geometry as WKT.
-EXPORT_FORMS = ("cells", "features", "map", "raw")
+EXPORT_FORMS = ("cells", "sheet", "features", "map", "raw")
 
 
 def export_columns(*, personal_data: bool) -> list[str]:
@@ -377,11 +380,11 @@ class _Dialect:
     lat: str
     geometry_type: str
     created_iso: str  # as Python's isoformat() of the UTC time
+    created_local: str  # .format(zone=…): local time, ISO 8601 without an offset
     geojson: str
     wkt: str
     feature_text: str  # .format(pairs=…, geojson=…)
-    first_char: str  # .format(…)
-    tab_cr: str
+    first_code: str  # .format(…): the code point of the first character
 
 
 _POSTGIS = _Dialect(
@@ -389,20 +392,20 @@ _POSTGIS = _Dialect(
         "COALESCE(jsonb_path_query_first(c.landuse, "
         "'$[*] ? (@.kind == \"{kind}\").label') #>> '{{}}', '')"
     ),
-    lon="round(ST_X(ST_Centroid(c.geometry))::numeric, 7)::float8",
-    lat="round(ST_Y(ST_Centroid(c.geometry))::numeric, 7)::float8",
+    lon="round(ST_X(ST_Centroid(c.geometry)) * 1e7) / 1e7",
+    lat="round(ST_Y(ST_Centroid(c.geometry)) * 1e7) / 1e7",
     geometry_type="COALESCE(replace(ST_GeometryType(c.geometry), 'ST_', ''), '')",
     created_iso=(
         "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
     ),
+    created_local=("to_char(c.created_at AT TIME ZONE {zone}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"),
     geojson="ST_AsGeoJSON(c.geometry, 7)::json",
     wkt="ST_AsText(c.geometry)",
     feature_text=(
         "json_build_object('type', 'Feature', 'id', c.id, 'geometry', {geojson}, "
         "'properties', json_build_object({pairs}))::text"
     ),
-    first_char="left({0}, 1)",
-    tab_cr="chr(9), chr(13)",
+    first_code="ascii({0})",
 )
 _SPATIALITE_TYPES = {
     "POINT": "Point", "LINESTRING": "LineString", "POLYGON": "Polygon",
@@ -422,24 +425,23 @@ _SPATIALITE = _Dialect(
         + " ELSE COALESCE(GeometryType(c.geometry), '') END"
     ),
     created_iso="replace(c.created_at, ' ', 'T') || '+00:00'",
+    # SQLite knows one local time zone, the process's: Django sets it (TZ) to TIME_ZONE.
+    created_local="strftime('%%Y-%%m-%%dT%%H:%%M:%%f', c.created_at, 'localtime')",
     geojson="json(AsGeoJSON(c.geometry, 7))",
     wkt="AsText(c.geometry)",
     feature_text=(
         "json_object('type', 'Feature', 'id', c.id, 'geometry', {geojson}, "
         "'properties', json_object({pairs}))"
     ),
-    first_char="substr({0}, 1, 1)",
-    tab_cr="char(9), char(13)",
+    first_code="unicode({0})",
 )
 
 
 def _neutralised_sql(sql: str, dialect: _Dialect) -> str:
     """:func:`neutralise` in SQL."""
-    first = dialect.first_char.format(sql)
-    return (
-        f"CASE WHEN {first} IN ('=', '+', '-', '@', {dialect.tab_cr}) "
-        f"THEN '''' || {sql} ELSE {sql} END"
-    )
+    codes = ", ".join(str(ord(prefix)) for prefix in FORMULA_PREFIXES)
+    first = dialect.first_code.format(sql)
+    return f"CASE WHEN {first} IN ({codes}) THEN '''' || {sql} ELSE {sql} END"
 
 
 def _column_sql(dialect: _Dialect, email: str) -> dict[str, tuple[str, str]]:
@@ -449,7 +451,8 @@ def _column_sql(dialect: _Dialect, email: str) -> dict[str, tuple[str, str]]:
         "discussion_id": ("int", "c.discussion_id"),
         "discussion": ("param", "CAST(%s AS TEXT)"),
         "created_at": ("time", dialect.created_iso),
-        "status": ("text", "c.status"),
+        # "fixed": text that cannot start like a formula (a choice, a hex hash, a type).
+        "status": ("fixed", "c.status"),
         "category": ("text", "COALESCE(cat.slug, '')"),
         "body": ("text", "c.body"),
         "parent_id": ("int", "c.parent_id"),
@@ -463,15 +466,15 @@ def _column_sql(dialect: _Dialect, email: str) -> dict[str, tuple[str, str]]:
         "future_land_use_label": ("text", dialect.landuse_label.format(kind="future_land_use")),
         "lon": ("float", dialect.lon),
         "lat": ("float", dialect.lat),
-        "geometry_type": ("text", dialect.geometry_type),
+        "geometry_type": ("fixed", dialect.geometry_type),
         "moderation_decision": (
-            "text",
+            "fixed",
             "CASE WHEN d.action IS NULL OR d.action = '' THEN '' "
             "ELSE d.action || ' by ' || COALESCE(NULLIF(d.actor_name, ''), 'word list') END",
         ),
         "moderation_reason": ("text", "c.moderation_reason"),
         "author_email": ("text", f"COALESCE(u.{email}, '')"),
-        "ip_hash": ("text", "c.ip_hash"),
+        "ip_hash": ("fixed", "c.ip_hash"),
     }
 
 
@@ -485,8 +488,11 @@ def _select_list(
         pairs = ", ".join(f"'{name}', {exprs[name][1]}" for name in names)
         feature = dialect.feature_text.format(pairs=pairs, geojson=dialect.geojson)
         return ["feature"], feature, [title]
-    if form == "cells":
+    if form in ("cells", "sheet"):
         names = export_columns(personal_data=personal_data)
+        if form == "sheet":
+            zone = "'" + settings.TIME_ZONE.replace("'", "''") + "'"
+            exprs["created_at"] = ("time", dialect.created_local.format(zone=zone))
         select = ", ".join(
             _neutralised_sql(sql, dialect) if kind == "text" else sql
             for kind, sql in (exprs[name] for name in names)
