@@ -276,24 +276,41 @@ def measure_ours(discussion_id: int, fmt: str, repeat: int) -> dict:
     }  # fmt: skip
 
 
+def run_measured(command: list[str], env: dict | None = None) -> tuple[int, bytes, float]:
+    """Run a program; (exit code, stderr, its peak RSS in MB). The peak is read from
+    ``/proc/<pid>/status`` (VmHWM) while it runs: ``ru_maxrss`` of a child forked from a big
+    process counts the parent's pages from before ``exec``."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = 0.0
+    errors = b""
+    status = Path(f"/proc/{process.pid}/status")
+    while process.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.005)
+    errors = process.stderr.read()
+    process.stderr.close()
+    return process.returncode, errors, peak
+
+
 def track_ogr2ogr() -> list[float]:
     """Record the peak RSS (MB) of every ``ogr2ogr`` the export starts: ``subprocess.run`` is
-    replaced, in this bench process only, by one that reaps the child with ``os.wait4``."""
+    replaced, in this bench process only, by :func:`run_measured`."""
     peaks: list[float] = []
     original = subprocess.run
 
     def run(command, *args, **kwargs):
         if not str(command[0]).endswith("ogr2ogr"):
             return original(command, *args, **kwargs)
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        stderr = process.stderr.read()
-        process.stderr.close()
-        _pid, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        peaks.append(usage.ru_maxrss / 1024)
-        if kwargs.get("check") and process.returncode:
-            raise subprocess.CalledProcessError(process.returncode, command, stderr=stderr)
-        return subprocess.CompletedProcess(command, process.returncode, b"", stderr)
+        code, stderr, peak = run_measured(command)
+        peaks.append(peak)
+        if kwargs.get("check") and code:
+            raise subprocess.CalledProcessError(code, command, stderr=stderr)
+        return subprocess.CompletedProcess(command, code, b"", stderr)
 
     subprocess.run = run
     return peaks
@@ -369,16 +386,11 @@ def measure_floor(env: BenchEnv, fmt: str, sql: str) -> dict:
     command += OGR_OPTIONS[fmt] + (["-a_srs", "EPSG:4326"] if fmt in ("geojson", "gpkg") else [])
     try:
         started = time.perf_counter()
-        process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            env={**os.environ, **extra},
-        )  # fmt: skip
-        _pid, status, usage = os.wait4(process.pid, 0)
+        code, errors, peak = run_measured(command, env={**os.environ, **extra})
         seconds = time.perf_counter() - started
-        if status:
-            raise RuntimeError(f"ogr2ogr failed: {process.stderr.read().decode()[-2000:]}")
-        process.stderr.close()
-        return {"seconds": seconds, "mb": usage.ru_maxrss / 1024, "bytes": out.stat().st_size}
+        if code:
+            raise RuntimeError(f"ogr2ogr failed: {errors.decode()[-2000:]}")
+        return {"seconds": seconds, "mb": peak, "bytes": out.stat().st_size}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

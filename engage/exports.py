@@ -143,7 +143,7 @@ def temporary_path(suffix: str) -> str:
     """A fresh path in the temporary folder (not yet a file)."""
     handle, path = tempfile.mkstemp(suffix=suffix)
     os.close(handle)
-    os.unlink(path)  # ogr2ogr and openpyxl create the file themselves
+    os.unlink(path)  # ogr2ogr creates the file itself
     return path
 
 
