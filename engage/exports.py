@@ -32,6 +32,9 @@ from typing import BinaryIO
 
 from asgiref.sync import sync_to_async
 
+# The spreadsheet rule is applied where the rows are made (selectors); importable from here too.
+from engage.selectors import FORMULA_PREFIXES, neutralise  # noqa: F401
+
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
 # Which row shape (``selectors.EXPORT_FORMS``) each format reads.
 FORMS = {"csv": "cells", "xlsx": "sheet", "geojson": "features", "gpkg": "map"}
