@@ -6,11 +6,11 @@ writer only moves finished rows. Which library does what:
 
 - CSV: the standard library's ``csv`` module, UTF-8 with a byte-order mark (so Excel reads it
   as UTF-8), streamed as an *async* iterator (Django under ASGI buffers a sync iterator whole).
-- XLSX and GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) converts a temporary CSV with a ``.csvt``
-  file (explicit field types; the geometry as WKT) into a sheet or layer ``feedback`` (the
-  GeoPackage in EPSG:4326); the file is then streamed. The XLSX has typed cells (numbers,
-  local date-times), text as shared strings (GDAL never writes a formula) and no control
-  characters (GDAL drops them, keeping tab and newline).
+- XLSX: openpyxl in write-only mode (rows go to a temporary file as they are appended, so
+  memory stays flat), then the file is streamed.
+- GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) reads the rows as CSV from a pipe through an OGR
+  VRT that declares every field's type (the geometry as WKT) and writes a layer ``feedback``
+  in EPSG:4326 while the database is still being read; the file is then streamed.
 - GeoJSON: features made by the database (``ST_AsGeoJSON``/``AsGeoJSON`` inside a JSON object:
   RFC 7946, WGS84 lon/lat, no ``crs``; geometries were oriented counter-clockwise when they
   were validated), joined and streamed.
@@ -24,16 +24,20 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from typing import BinaryIO
 
 from asgiref.sync import sync_to_async
+from openpyxl import Workbook
 
 # The spreadsheet rule is applied where the rows are made (selectors); importable from here too.
 from engage.selectors import FORMULA_PREFIXES, neutralise  # noqa: F401
+from engage.validation import strip_controls
 
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
 # Which row shape (``selectors.EXPORT_FORMS``) each format reads.
@@ -46,12 +50,14 @@ CONTENT_TYPES = {
 }
 CHUNK = 64 * 1024
 OGR2OGR_TIMEOUT = 600
-# GDAL field types of the XLSX and GeoPackage columns (the others are String).
+# GDAL field types of the GeoPackage columns (the others are String).
 FIELD_TYPES = {
     "id": "Integer", "discussion_id": "Integer", "parent_id": "Integer", "agree": "Integer",
     "disagree": "Integer", "flags": "Integer", "created_at": "DateTime", "lon": "Real",
     "lat": "Real", "geometry": "WKT",
 }  # fmt: skip
+# What strip_controls would change: control characters but tab and newline, CR, bidi overrides.
+_NEEDS_STRIPPING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 async def _batches(batches: Iterator[list[tuple]]) -> AsyncIterator[list[tuple]]:
@@ -97,49 +103,96 @@ async def geojson_body(
     await sync_to_async(finished, thread_sensitive=True)(count)
 
 
-def _ogr2ogr(
-    *, batches: Iterator[list[tuple]], columns: list[str], path: str, options: list[str]
-) -> int:
-    """Write the rows to a temporary CSV with a ``.csvt`` (explicit field types, whatever the
-    values look like), then let GDAL's ``ogr2ogr`` turn it into ``path`` (layer or sheet
-    ``feedback``); returns the row count."""
-    ogr2ogr = shutil.which("ogr2ogr")
-    if ogr2ogr is None:
-        raise RuntimeError("ogr2ogr (gdal-bin) is needed for XLSX and GeoPackage exports.")
-    folder = tempfile.mkdtemp(prefix="feedback-")
-    try:
-        source = os.path.join(folder, "feedback.csv")
-        with open(os.path.join(folder, "feedback.csvt"), "w", encoding="utf-8") as types:
-            types.write(",".join(f'"{FIELD_TYPES.get(name, "String")}"' for name in columns))
-        count = 0
-        with open(source, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for batch in batches:
-                writer.writerows(batch)
-                count += len(batch)
-        command = [ogr2ogr, *options, path, source, "-nln", "feedback"]
-        # A fixed program and arguments over our own files.
-        subprocess.run(command, check=True, capture_output=True, timeout=OGR2OGR_TIMEOUT)  # noqa: S603
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return count
+def _xlsx_cell(value: object, created: bool) -> object:
+    if created:
+        return datetime.fromisoformat(value)  # already local time, without an offset
+    if isinstance(value, str) and _NEEDS_STRIPPING.search(value):
+        # openpyxl refuses control characters; drop them (tab and newline kept).
+        return strip_controls(value, keep_newlines=True)
+    return value
 
 
 def write_xlsx(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
-    """An XLSX workbook from rows in the "sheet" form: numbers and date-times typed, text as
-    shared strings (never formulas), control characters dropped by GDAL (tab and newline
-    kept); returns the row count."""
-    return _ogr2ogr(batches=batches, columns=columns, path=path, options=["-f", "XLSX"])
+    """An XLSX workbook from rows in the "sheet" form (openpyxl write-only: rows go to a
+    temporary file as they are appended, so memory stays flat); returns the row count."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("feedback")
+    sheet.append(columns)
+    created = [name == "created_at" for name in columns]
+    count = 0
+    for batch in batches:
+        for row in batch:
+            sheet.append([_xlsx_cell(v, c) for v, c in zip(row, created, strict=True)])
+        count += len(batch)
+    workbook.save(path)
+    return count
+
+
+def _vrt(columns: list[str]) -> str:
+    """An OGR VRT layer over the CSV read from standard input: explicit field types whatever
+    the values look like, the geometry from the WKT column."""
+    fields = "".join(
+        f'<Field name="{name}" type="{FIELD_TYPES.get(name, "String")}"/>'
+        for name in columns
+        if name != "geometry"
+    )
+    return (
+        '<OGRVRTDataSource><OGRVRTLayer name="feedback">'
+        "<SrcDataSource>CSV:/vsistdin/</SrcDataSource>"
+        '<OpenOptions><OOI key="EMPTY_STRING_AS_NULL">YES</OOI></OpenOptions>'
+        "<SrcLayer>layer</SrcLayer><GeometryType>wkbUnknown</GeometryType>"
+        '<GeometryField encoding="WKT" field="geometry"/>'
+        f"{fields}</OGRVRTLayer></OGRVRTDataSource>"
+    )
 
 
 def write_gpkg(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
     """A GeoPackage from rows in the "map" form: layer ``feedback``, EPSG:4326,
-    Integer/DateTime/String fields; returns the row count."""
-    options = [
-        "-f", "GPKG", "-nlt", "GEOMETRY", "-a_srs", "EPSG:4326", "-oo", "KEEP_GEOM_COLUMNS=NO",
-    ]  # fmt: skip
-    return _ogr2ogr(batches=batches, columns=columns, path=path, options=options)
+    Integer/DateTime/String fields (an empty text is NULL); returns the row count.
+
+    The rows go as CSV through a pipe into ``ogr2ogr`` while it writes, so reading the
+    database and writing the GeoPackage overlap and nothing is staged on disk."""
+    ogr2ogr = shutil.which("ogr2ogr")
+    if ogr2ogr is None:
+        raise RuntimeError("ogr2ogr (gdal-bin) is needed for GeoPackage exports.")
+    folder = tempfile.mkdtemp(prefix="feedback-")
+    try:
+        source = os.path.join(folder, "feedback.vrt")
+        with open(source, "w", encoding="utf-8") as handle:
+            handle.write(_vrt(columns))
+        errors = open(os.path.join(folder, "errors.txt"), "w+b")  # noqa: SIM115 - closed below
+        command = [
+            ogr2ogr, "-f", "GPKG", path, source, "-nln", "feedback", "-nlt", "GEOMETRY",
+            "-a_srs", "EPSG:4326",
+        ]  # fmt: skip
+        # A fixed program and arguments over our own files.
+        process = subprocess.Popen(  # noqa: S603
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        count = 0
+        try:
+            with io.TextIOWrapper(process.stdin, encoding="utf-8", newline="") as pipe:
+                writer = csv.writer(pipe)
+                writer.writerow(columns)
+                for batch in batches:
+                    writer.writerows(batch)
+                    count += len(batch)
+        except BrokenPipeError:
+            pass  # ogr2ogr stopped early: its exit status and message say why
+        finally:
+            try:
+                code = process.wait(timeout=OGR2OGR_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = process.wait()
+        errors.seek(0)
+        message = errors.read().decode("utf-8", "replace")[-2000:]
+        errors.close()
+        if code:
+            raise RuntimeError(f"ogr2ogr could not write the GeoPackage: {message}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return count
 
 
 def temporary_path(suffix: str) -> str:
