@@ -377,7 +377,7 @@ def child(env: BenchEnv, *args: str) -> dict:
 def ogr_source(database_url: str) -> tuple[str, dict[str, str]]:
     """(the datasource name, extra environment): the password goes in PGPASSWORD, not argv."""
     if database_url.startswith("spatialite:///"):
-        return unquote(database_url.removeprefix("spatialite://")), {}
+        return "/" + unquote(database_url.removeprefix("spatialite:///")), {}
     url = urlsplit(database_url)
     parts = [f"dbname={unquote(url.path.lstrip('/'))}", f"host={url.hostname or 'localhost'}"]
     if url.port:
