@@ -493,7 +493,7 @@ def child_main(args: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs=2, default=list(SIZES))
+    parser.add_argument("--rows", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--repeat", type=int, default=REPEAT)
     parser.add_argument("--database-url")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
