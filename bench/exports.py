@@ -377,7 +377,7 @@ def child(env: BenchEnv, *args: str) -> dict:
 def ogr_source(database_url: str) -> tuple[str, dict[str, str]]:
     """(the datasource name, extra environment): the password goes in PGPASSWORD, not argv."""
     if database_url.startswith("spatialite:///"):
-        return "/" + unquote(database_url.removeprefix("spatialite:///")), {}
+        return unquote(urlsplit(database_url).path), {}  # as config.env reads it
     url = urlsplit(database_url)
     parts = [f"dbname={unquote(url.path.lstrip('/'))}", f"host={url.hostname or 'localhost'}"]
     if url.port:
@@ -502,7 +502,7 @@ def main() -> None:
         child_main(args.child)
         return
     scratch = None if args.database_url else tempfile.mkdtemp(prefix="bench-exports-")
-    url = args.database_url or f"spatialite:///{scratch}/bench-exports.sqlite3"
+    url = args.database_url or f"spatialite://{scratch}/bench-exports.sqlite3"  # /tmp/…: 3 slashes
     env = BenchEnv(
         backend="postgis" if url.startswith(("postgis", "postgres")) else "spatialite",
         database_url=url,
