@@ -1,39 +1,79 @@
-"""Feedback exports: time and peak memory for N pinned comments in each format, beside
-``ogr2ogr`` exporting the same rows from the same database in the same run (the floor).
+"""Feedback exports: the staff export endpoint at 100k pinned comments in each format (CSV,
+XLSX, GeoJSON, GeoPackage) beside ``ogr2ogr`` exporting the same rows from the same database in
+the same run (the floor), and the peak memory of the exporting process at 100k against 10k.
 
-    .venv/bin/python bench/exports.py [--rows 10000 100000] [--database-url spatialite:///…]
+    .venv/bin/python bench/exports.py [--database-url URL] [--rows 10000 100000] [--repeat 3]
 
-Without ``--database-url`` a fresh SpatiaLite file is made in a temporary folder (migrated once,
-then filled to the largest N). Each measurement runs in its own process so its peak resident
-memory (``ru_maxrss``) is its own: our export is the selector + writer consumed the way an ASGI
-server consumes the response body (the async iterator for CSV and GeoJSON, the file for XLSX
-and GeoPackage); the floor is ``ogr2ogr`` reading the comment table with one SQL statement.
-On PostGIS give ``--database-url postgis://…`` (a database you may fill). Figures, not pass/fail.
+Without ``--database-url`` a fresh SpatiaLite file is made in a temporary folder. ``make bench``
+calls :func:`run` on a database it has seeded (the sample city plus 100k pinned comments spread
+over the demo discussions). The staff endpoint exports one discussion, so this script adds two
+discussions of its own, deterministically, with exactly 10,000 and 100,000 comments (pinned
+points and a few areas, replies, reactions, flags, hidden ones with their moderation log, land
+use at the pin); they are reused by later runs.
+
+What is measured, each in its own process so its peak resident memory (``ru_maxrss``) is its
+own:
+
+- ours: ``GET /api/engage/discussions/<id>/export.<fmt>`` through the project's ASGI
+  application in process, with a staff session, the body read the way an ASGI server reads it;
+  from the start of the request to the last byte. Session, permission check and
+  ``ExportRecord`` included. Peak memory is the process's peak RSS plus, for the GeoPackage,
+  the peak of the ``ogr2ogr`` child that writes the file (read from ``/proc`` while it runs:
+  ``ru_maxrss`` of a child forked from a big process counts the parent's pages).
+- the floor: ``ogr2ogr`` running the export's own ``SELECT`` (the same rows and columns) against
+  the same database into the same format (CSV and XLSX from the spreadsheet-cell statement;
+  GeoJSON and GeoPackage from the map statement, the geometry column read natively). Its time
+  includes its start-up, like ours includes the request. The notes add ``ogr2ogr`` over the
+  bare comment table (7 columns, no joins), the floor used before.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
+import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-PY = sys.executable
-FORMATS = ("csv", "xlsx", "geojson", "gpkg")
-OGR_DRIVERS = {"csv": "CSV", "geojson": "GeoJSON", "gpkg": "GPKG", "xlsx": "XLSX"}
-
-
-def setup_django(database_url: str) -> None:
+if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = database_url
+
+from bench.harness import BenchEnv, Row, markdown_table, ratio_row, spread_of  # noqa: E402
+
+FORMATS = ("csv", "xlsx", "geojson", "gpkg")
+NAMES = {"csv": "CSV", "xlsx": "XLSX", "geojson": "GeoJSON", "gpkg": "GeoPackage"}
+GOALS = {"csv": 1.0, "xlsx": None, "geojson": 1.0, "gpkg": 1.2}
+MEMORY_BOUND = 1.2
+SIZES = (10_000, 100_000)
+REPEAT = 3
+OGR_DRIVERS = {"csv": "CSV", "geojson": "GeoJSON", "gpkg": "GPKG", "xlsx": "XLSX"}
+OGR_OPTIONS = {
+    "csv": [],
+    "xlsx": ["-nln", "feedback"],
+    "geojson": ["-lco", "RFC7946=YES"],
+    "gpkg": ["-nln", "feedback", "-nlt", "GEOMETRY"],
+}
+FORMS = {"csv": "cells", "xlsx": "sheet", "geojson": "map", "gpkg": "map"}
+TITLE = "bench exports {rows}"
+EXPORTER = "bench-exporter"
+
+
+# --- In a child process: Django set up against env.database_url -----------------------------
+
+
+def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     import django
@@ -41,180 +81,444 @@ def setup_django(database_url: str) -> None:
     django.setup()
 
 
-def fill(database_url: str, rows: int) -> int:
-    """Migrate and make sure discussion 'bench exports <rows>' holds ``rows`` pinned comments;
-    returns its id."""
-    setup_django(database_url)
-    from django.contrib.gis.geos import Point
+def prepare(sizes: list[int]) -> dict:
+    """Make sure discussion "bench exports <N>" holds exactly N comments for each size (made
+    deterministically the first time); returns {size: discussion id}."""
     from django.core.management import call_command
+    from django.db import connection
 
-    from engage.models import Comment, Discussion
+    from engage.models import Discussion
 
     call_command("migrate", verbosity=0, interactive=False)
-    title = f"bench exports {rows}"
-    discussion = Discussion.objects.filter(title=title).first()
-    if discussion is None:
-        discussion = Discussion.objects.create(title=title, is_published=True)
-    have = Comment.objects.filter(discussion=discussion).count()
-    rng = random.Random(1)
-    batch = []
-    for n in range(have, rows):
-        lon, lat = -105.05 + rng.random() * 0.2, 39.65 + rng.random() * 0.15
-        zone = rng.choice(["R-1", "C-MX-5", "I-A"])
-        batch.append(
-            Comment(
-                discussion=discussion,
-                display_name=f"Resident {n}",
-                body=f"Comment {n}: more trees, safer crossings" + (" =1+1" if n % 50 == 0 else ""),
-                geometry=Point(lon, lat, srid=4326),
-                zoning_code=zone,
-                landuse=[{"kind": "zoning", "code": zone, "label": f"Zone {zone}"}],
+    ids = {}
+    for rows in sizes:
+        discussion = Discussion.objects.filter(title=TITLE.format(rows=rows)).first()
+        if discussion is None or discussion.comments.count() != rows:
+            if discussion is not None:
+                discussion.delete()
+            discussion = fill(rows)
+        ids[rows] = discussion.pk
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # fresh statistics for the planner after the bulk inserts
+    return ids
+
+
+def fill(rows: int):
+    """A discussion with ``rows`` comments: 95 % pinned points, 5 % small areas, one in ten a
+    reply, a quarter with reactions, 1 % flagged, 0.5 % hidden by a moderator (logged), every
+    fiftieth body starting like a formula; land use at the pin as the API records it."""
+    from django.contrib.gis.geos import Point, Polygon
+    from django.db import transaction
+
+    from engage.models import (
+        Comment,
+        Discussion,
+        FeedbackCategory,
+        Flag,
+        ModerationLogEntry,
+        Reaction,
+    )
+
+    rng = random.Random(rows)
+    zones = [("R-1", "Single unit"), ("C-MX-5", "Main Street 5"), ("I-A", "Light industrial")]
+    plans = [("CC", "Community Center"), ("RES", "Residential"), ("EMP", "Employment")]
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    with transaction.atomic():
+        discussion = Discussion.objects.create(title=TITLE.format(rows=rows), is_published=True)
+        categories = [
+            FeedbackCategory.objects.create(discussion=discussion, slug=slug, label=slug.title())
+            for slug in ("idea", "concern", "question")
+        ]
+        comments = []
+        for n in range(rows):
+            lon, lat = -105.05 + rng.random() * 0.2, 39.65 + rng.random() * 0.15
+            if n % 20 == 19:
+                geometry = Polygon.from_bbox((lon, lat, lon + 0.001, lat + 0.001))
+                geometry.srid = 4326
+            else:
+                geometry = Point(round(lon, 6), round(lat, 6), srid=4326)
+            zone, plan = rng.choice(zones), rng.choice(plans)
+            comments.append(
+                Comment(
+                    discussion=discussion,
+                    display_name=f"Resident {rng.randint(1, 5000)}",
+                    body=("=1+1 " if n % 50 == 0 else "")
+                    + f"Comment {n}: more trees, safer crossings, shade on the way to school.",
+                    category=categories[n % 3] if n % 4 else None,
+                    geometry=geometry,
+                    zoning_code=zone[0],
+                    future_land_use_code=plan[0],
+                    landuse=[
+                        {"kind": "zoning", "code": zone[0], "label": zone[1]},
+                        {"kind": "future_land_use", "code": plan[0], "label": plan[1]},
+                    ],
+                    ip_hash=f"{n:064x}",
+                    created_at=start + timedelta(seconds=n * 7),
+                    changed_at=start + timedelta(seconds=n * 7),
+                )
             )
+        Comment.objects.bulk_create(comments, batch_size=2000)
+        ids = list(discussion.comments.order_by("pk").values_list("pk", flat=True))
+        replies = [Comment(pk=pk, parent_id=ids[i - 1]) for i, pk in enumerate(ids) if i % 10 == 9]
+        Comment.objects.bulk_update(replies, ["parent_id"], batch_size=2000)
+        reactions, flags, hidden = [], [], []
+        for i, pk in enumerate(ids):
+            if i % 4 == 0:
+                for voter in range(1 + i % 3):
+                    value = "agree" if (i + voter) % 3 else "disagree"
+                    reactions.append(Reaction(comment_id=pk, voter_key=f"a:{voter}", value=value))
+            if i % 100 == 7:
+                flags.append(Flag(comment_id=pk, reporter_key="a:flag", reason="spam"))
+            if i % 200 == 11:
+                hidden.append(pk)
+        Reaction.objects.bulk_create(reactions, batch_size=2000)
+        Flag.objects.bulk_create(flags, batch_size=2000)
+        Comment.objects.filter(pk__in=hidden).update(status="hidden", moderation_reason="Spam")
+        ModerationLogEntry.objects.bulk_create(
+            [
+                ModerationLogEntry(
+                    comment_id=pk,
+                    discussion=discussion,
+                    actor_name="bench moderator",
+                    action="hide",
+                    previous_status="published",
+                    new_status="hidden",
+                    reason="Spam",
+                )  # fmt: skip
+                for pk in hidden
+            ],
+            batch_size=2000,
         )
-        if len(batch) == 5000:
-            Comment.objects.bulk_create(batch)
-            batch = []
-    if batch:
-        Comment.objects.bulk_create(batch)
-    return discussion.pk
+    return discussion
 
 
-def measure_ours(database_url: str, discussion_id: int, fmt: str, rows: int) -> None:
-    """In a child process: export ``rows`` comments, print seconds, bytes and peak MB added."""
-    setup_django(database_url)
-    import asyncio
+def staff_cookie() -> tuple[str, str]:
+    """A session of a user holding the export permission: (cookie name, session key)."""
+    from django.conf import settings
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.auth.models import Permission
+    from django.utils.module_loading import import_string
 
-    from engage import exports, selectors
+    user, _created = get_user_model().objects.get_or_create(username=EXPORTER)
+    user.user_permissions.add(Permission.objects.get(codename="export_feedback"))
+    store = import_string(settings.SESSION_ENGINE + ".SessionStore")
+    session = store()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return settings.SESSION_COOKIE_NAME, session.session_key
+
+
+async def asgi_get(app, path: str, query: str, cookie: str) -> tuple[int, int]:
+    """One GET through the ASGI app; the body is read as a server reads it. (status, bytes)"""
+    from django.conf import settings
+
+    hosts = [h for h in settings.ALLOWED_HOSTS if h not in ("*",) and not h.startswith(".")]
+    host = hosts[0] if hosts else "localhost"
+    scheme = "https" if getattr(settings, "SECURE_SSL_REDIRECT", False) else "http"
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": scheme, "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": query.encode(), "client": ("127.0.0.1", 40000),
+        "server": (host, 443 if scheme == "https" else 80),
+        "headers": [(b"host", host.encode()), (b"cookie", cookie.encode())],
+    }  # fmt: skip
+    sent = {"status": 0, "bytes": 0}
+    asked = False
+
+    async def receive():
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client never leaves early
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            sent["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            sent["bytes"] += len(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return sent["status"], sent["bytes"]
+
+
+def measure_ours(discussion_id: int, fmt: str, repeat: int) -> dict:
+    """In a child: ``repeat`` exports through the ASGI app after a warm-up (an empty export,
+    so imports and the connection are made); seconds of each, bytes, peak MB."""
+    from config.asgi import application
+
+    ogr2ogr_peaks = track_ogr2ogr()
+    name, key = staff_cookie()
+    cookie = f"{name}={key}"
+    path = f"/api/engage/discussions/{discussion_id}/export.{fmt}"
+    status, _ = asyncio.run(asgi_get(application, path, "since=2999-01-01", cookie))
+    if status != 200:
+        raise SystemExit(f"warm-up export answered {status}")
+    at_rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds, size = [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        status, size = asyncio.run(asgi_get(application, path, "", cookie))
+        seconds.append(time.perf_counter() - started)
+        if status != 200:
+            raise SystemExit(f"export answered {status}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_peak = max(ogr2ogr_peaks.values(), default=0.0)
+    return {
+        "seconds": seconds, "bytes": size, "mb": peak + child_peak, "at_rest": at_rest,
+        "child_mb": child_peak,
+    }  # fmt: skip
+
+
+def run_measured(command: list[str], env: dict | None = None) -> tuple[int, bytes, float]:
+    """Run a program; (exit code, stderr, its peak RSS in MB). The peak is read from
+    ``/proc/<pid>/status`` (VmHWM) while it runs: ``ru_maxrss`` of a child forked from a big
+    process counts the parent's pages from before ``exec``."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = 0.0
+    errors = b""
+    status = Path(f"/proc/{process.pid}/status")
+    while process.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.005)
+    errors = process.stderr.read()
+    process.stderr.close()
+    return process.returncode, errors, peak
+
+
+def track_ogr2ogr() -> dict[int, float]:
+    """Record the peak RSS (MB) of every ``ogr2ogr`` this process starts, read from
+    ``/proc`` by a watcher thread every 5 ms (the export itself is not changed)."""
+    import threading
+
+    peaks: dict[int, float] = {}
+    me = str(os.getpid())
+
+    def watch() -> None:
+        while True:
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    if fields[1] != me or "ogr2ogr" not in (entry / "comm").read_text():
+                        continue
+                    for line in (entry / "status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            peak = int(line.split()[1]) / 1024
+                            peaks[int(entry.name)] = max(peaks.get(int(entry.name), 0), peak)
+                except (OSError, IndexError, ValueError):
+                    continue
+            time.sleep(0.005)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return peaks
+
+
+def floor_sql(discussion_id: int, fmt: str, *, bare: bool) -> str:
+    """The SQL ``ogr2ogr`` runs: the export's own statement with its parameters written in
+    (integers and our own title), the map form reading the geometry column natively."""
+    if bare:
+        return (
+            "SELECT id, created_at, status, body, display_name, zoning_code, geometry "
+            f"FROM engage_comment WHERE discussion_id = {int(discussion_id)} ORDER BY id"
+        )
+    from engage import selectors
     from engage.models import Discussion
 
     discussion = Discussion.objects.get(pk=discussion_id)
-    filters = selectors.FeedbackFilters()
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
-    source = selectors.feedback_export_rows(
-        discussion=discussion, filters=filters, personal_data=False
-    )
-    columns = selectors.export_columns(personal_data=False)
-    size = 0
+    _names, sql, params = selectors.feedback_export_query(
+        discussion=discussion, filters=selectors.FeedbackFilters(), personal_data=False,
+        form=FORMS[fmt],
+    )  # fmt: skip
+    if FORMS[fmt] == "map":
+        sql = re.sub(r"(ST_)?AsText\(c\.geometry\)", "c.geometry", sql)
+    literals = iter(params)
 
-    async def drain(body) -> int:
-        total = 0
-        async for chunk in body:
-            total += len(chunk)
-        return total
+    def literal(match: re.Match) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        value = next(literals)
+        if isinstance(value, int):
+            return str(value)
+        return "'" + str(value).replace("'", "''") + "'"
 
-    if fmt in ("csv", "geojson"):
-        writer = exports.csv_body if fmt == "csv" else exports.geojson_body
-        size = asyncio.run(drain(writer(rows=source, columns=columns, finished=lambda n: None)))
-    else:
-        path = exports.temporary_path(f".{fmt}")
-        write = exports.write_xlsx if fmt == "xlsx" else exports.write_gpkg
-        write(rows=source, columns=columns, path=path)
-        size = asyncio.run(drain(exports.file_body(exports.open_and_unlink(path))))
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "bytes": size, "mb": (peak - base) / 1024}))
+    return re.sub(r"%s|%%", literal, sql)
 
 
-def ogr_source(database_url: str) -> str:
+# --- In the parent --------------------------------------------------------------------------
+
+
+def child(env: BenchEnv, *args: str) -> dict:
+    environ = {**os.environ, **env.environ, "DATABASE_URL": env.database_url}
+    if env.redis_url:
+        environ["REDIS_URL"] = env.redis_url
+    result = subprocess.run(
+        [env.python, __file__, "--child", *args],
+        check=False, capture_output=True, text=True, cwd=ROOT, env=environ,
+    )  # fmt: skip
+    if result.returncode:
+        raise RuntimeError(f"bench/exports.py --child {' '.join(args)}:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def ogr_source(database_url: str) -> tuple[str, dict[str, str]]:
+    """(the datasource name, extra environment): the password goes in PGPASSWORD, not argv."""
     if database_url.startswith("spatialite:///"):
-        return database_url.removeprefix("spatialite://")
-    # postgis://user:pass@host:port/name -> PG:"host=… dbname=…"
-    from urllib.parse import urlparse
-
-    url = urlparse(database_url)
-    parts = [f"dbname={url.path.lstrip('/')}", f"host={url.hostname or 'localhost'}"]
+        return unquote(urlsplit(database_url).path), {}  # as config.env reads it
+    url = urlsplit(database_url)
+    parts = [f"dbname={unquote(url.path.lstrip('/'))}", f"host={url.hostname or 'localhost'}"]
     if url.port:
         parts.append(f"port={url.port}")
     if url.username:
-        parts.append(f"user={url.username}")
-    if url.password:
-        parts.append(f"password={url.password}")
-    return "PG:" + " ".join(parts)
+        parts.append(f"user={unquote(url.username)}")
+    extra = {"PGPASSWORD": unquote(url.password)} if url.password else {}
+    return "PG:" + " ".join(parts), extra
 
 
-def measure_floor(database_url: str, discussion_id: int, fmt: str, rows: int) -> dict:
-    """ogr2ogr with one SQL statement over the same rows: seconds and its peak MB."""
+def measure_floor(env: BenchEnv, fmt: str, sql: str) -> dict:
+    """``ogr2ogr`` over one SQL statement into a fresh file: seconds and its peak MB."""
     folder = tempfile.mkdtemp(prefix="bench-floor-")
+    source, extra = ogr_source(env.database_url)
     out = Path(folder) / f"floor.{fmt}"
-    sql = (
-        "SELECT id, created_at, status, body, display_name, zoning_code, geometry "
-        f"FROM engage_comment WHERE discussion_id = {int(discussion_id)} ORDER BY id"
-    )
-    command = ["ogr2ogr", "-f", OGR_DRIVERS[fmt], str(out), ogr_source(database_url), "-sql", sql]
-    if fmt == "csv":
-        command += ["-lco", "GEOMETRY=AS_XY"]
-    started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    seconds = time.perf_counter() - started
-    shutil.rmtree(folder, ignore_errors=True)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": seconds, "mb": peak}
+    command = ["ogr2ogr", "-f", OGR_DRIVERS[fmt], str(out), source, "-sql", sql]
+    command += OGR_OPTIONS[fmt] + (["-a_srs", "EPSG:4326"] if fmt in ("geojson", "gpkg") else [])
+    try:
+        started = time.perf_counter()
+        code, errors, peak = run_measured(command, env={**os.environ, **extra})
+        seconds = time.perf_counter() - started
+        if code:
+            raise RuntimeError(f"ogr2ogr failed: {errors.decode()[-2000:]}")
+        return {"seconds": seconds, "mb": peak, "bytes": out.stat().st_size}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def child(args: list[str]) -> dict:
-    result = subprocess.run(
-        [PY, __file__, *args], check=True, capture_output=True, text=True, cwd=ROOT
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def label(rows: int) -> str:
+    return f"{rows // 1000}k" if rows % 1000 == 0 else f"{rows:,}"
+
+
+def run(env: BenchEnv, *, sizes: tuple[int, ...] = SIZES, repeat: int | None = None) -> list[Row]:
+    """Rows: per format, the export of the largest size beside ``ogr2ogr`` (same SELECT), and
+    the peak memory at the largest size against the smallest."""
+    repeat = repeat or (1 if env.quick else REPEAT)
+    small, large = min(sizes), max(sizes)
+    ids = {int(k): v for k, v in child(env, "prepare", *map(str, sizes)).items()}
+    rows: list[Row] = []
+    for fmt in FORMATS:
+        ours = child(env, "ours", str(ids[large]), fmt, str(repeat))
+        # The smaller export only gives the memory reference: one export is enough.
+        ours_small = child(env, "ours", str(ids[small]), fmt, "1")
+        sqls = child(env, "sql", str(ids[large]), fmt)
+        floors = [measure_floor(env, fmt, sqls["same"]) for _ in range(repeat)]
+        bare = measure_floor(env, fmt, sqls["bare"])
+        value = statistics.median(ours["seconds"])
+        floor = statistics.median(f["seconds"] for f in floors)
+        rows.append(
+            ratio_row(
+                name=f"export {label(large)} pinned comments, {NAMES[fmt]}",
+                env=env,
+                value=value,
+                unit="s",
+                reference="ogr2ogr, same SELECT",
+                reference_value=floor,
+                bound=GOALS[fmt],
+                samples=repeat,
+                spread=f"ours {spread_of(ours['seconds'], 's', 'time')}; floor "
+                + spread_of([f["seconds"] for f in floors], "s", "time"),
+                notes=(
+                    f"{ours['bytes']:,} bytes; ogr2ogr over the bare table (7 columns, no "
+                    f"joins): {bare['seconds']:.2f} s, ratio {value / bare['seconds']:.2f}×; "
+                    f"ogr2ogr peak {max(f['mb'] for f in floors):.0f} MB"
+                ),
+            )  # fmt: skip
+        )
+        rows.append(
+            ratio_row(
+                name=f"export peak memory {label(large)} vs {label(small)}, {NAMES[fmt]}",
+                env=env,
+                value=ours["mb"],
+                unit="MB",
+                reference=f"ours at {label(small)}",
+                reference_value=ours_small["mb"],
+                bound=MEMORY_BOUND,
+                samples=1,
+                spread=f"peak RSS over {repeat} exports at {label(large)}, 1 at {label(small)}",
+                notes=(
+                    f"process at rest after a warm-up {ours['at_rest']:.0f} MB; added "
+                    f"{ours['mb'] - ours['at_rest']:.0f} MB at {label(large)}, "
+                    f"{ours_small['mb'] - ours_small['at_rest']:.0f} MB at {label(small)}"
+                    + (
+                        f"; includes the peak of its ogr2ogr child, {ours['child_mb']:.0f} MB "
+                        f"(at {label(small)}: {ours_small['child_mb']:.0f} MB)"
+                        if ours["child_mb"]
+                        else ""
+                    )
+                ),
+            )  # fmt: skip
+        )
+    return rows
+
+
+def child_main(args: list[str]) -> None:
+    setup_django()
+    what, *rest = args
+    if what == "prepare":
+        result = prepare([int(n) for n in rest])
+    elif what == "ours":
+        discussion, fmt, repeat = rest
+        result = measure_ours(int(discussion), fmt, int(repeat))
+    elif what == "sql":
+        discussion, fmt = rest
+        result = {
+            "same": floor_sql(int(discussion), fmt, bare=False),
+            "bare": floor_sql(int(discussion), fmt, bare=True),
+        }
+    else:
+        raise SystemExit(f"unknown child task {what}")
+    print(json.dumps(result))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--rows", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--repeat", type=int, default=REPEAT)
     parser.add_argument("--database-url")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
-    parser.add_argument("--floor", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        url, discussion, fmt, rows = args.child
-        measure_ours(url, int(discussion), fmt, int(rows))
-        return
-    if args.floor:
-        url, discussion, fmt, rows = args.floor
-        print(json.dumps(measure_floor(url, int(discussion), fmt, int(rows))))
+        child_main(args.child)
         return
     scratch = None if args.database_url else tempfile.mkdtemp(prefix="bench-exports-")
-    url = args.database_url or f"spatialite:///{scratch}/bench-exports.sqlite3"
+    url = args.database_url or f"spatialite://{scratch}/bench-exports.sqlite3"  # /tmp/…: 3 slashes
+    env = BenchEnv(
+        backend="postgis" if url.startswith(("postgis", "postgres")) else "spatialite",
+        database_url=url,
+        redis_url=os.environ.get("REDIS_URL"),
+        python=sys.executable,
+        environ={k: v for k, v in os.environ.items() if k in ("SECRET_KEY", "ALLOWED_HOSTS")},
+    )
     try:
-        run(url, args.rows)
+        rows = run(env, sizes=tuple(args.rows), repeat=args.repeat)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-def run(url: str, sizes: list[int]) -> None:
-    discussions = {rows: child_fill(url, rows) for rows in sorted(sizes)}
-    print(f"database: {url.split('@')[-1]}")
-    print("| rows | format | ours s | ours peak +MB | ogr2ogr s | ogr2ogr peak MB | ratio |")
-    print("|---|---|---|---|---|---|---|")
-    for rows in sorted(sizes):
-        for fmt in FORMATS:
-            discussion = str(discussions[rows])
-            ours = child(["--child", url, discussion, fmt, str(rows)])
-            floor = child(["--floor", url, discussion, fmt, str(rows)])
-            print(
-                f"| {rows:,} | {fmt} | {ours['seconds']:.2f} | {ours['mb']:.0f} | "
-                f"{floor['seconds']:.2f} | {floor['mb']:.0f} | "
-                f"{ours['seconds'] / floor['seconds']:.1f}× |",
-                flush=True,
-            )
-
-
-def child_fill(url: str, rows: int) -> int:
-    result = subprocess.run(
-        [
-            PY,
-            "-c",
-            f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
-            f"from bench.exports import fill; print(fill({url!r}, {rows}))",
-        ],  # fmt: skip
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    return int(result.stdout.strip().splitlines()[-1])
+    command = "bench/exports.py " + " ".join(sys.argv[1:])
+    print(markdown_table(rows, machine=os.uname().nodename, command=command))
+    for row in rows:
+        print(f"- {row.name} ({row.backend}): {row.notes}")
 
 
 if __name__ == "__main__":

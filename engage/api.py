@@ -597,25 +597,25 @@ def feedback_export(request: HttpRequest, discussion_id: int, fmt: str):
         filters=filters.as_dict(),
         personal_data=personal,
     )
-    columns = selectors.export_columns(personal_data=personal)
-    rows = selectors.feedback_export_rows(
-        discussion=discussion, filters=filters, personal_data=personal
+    columns, batches = selectors.feedback_export_batches(
+        discussion=discussion, filters=filters, personal_data=personal, form=exports.FORMS[fmt]
     )
 
     def finished(count: int) -> None:
         services.export_record_finish(record=record, row_count=count)
 
     if fmt == "csv":
-        body = exports.csv_body(rows=rows, columns=columns, finished=finished)
+        body = exports.csv_body(batches=batches, columns=columns, finished=finished)
     elif fmt == "geojson":
-        body = exports.geojson_body(rows=rows, columns=columns, finished=finished)
+        body = exports.geojson_body(batches=batches, finished=finished)
     else:
         path = exports.temporary_path(f".{fmt}")
         writer = exports.write_xlsx if fmt == "xlsx" else exports.write_gpkg
         try:
-            finished(writer(rows=rows, columns=columns, path=path))
+            finished(writer(batches=batches, columns=columns, path=path))
             body = exports.file_body(exports.open_and_unlink(path))
         finally:
+            batches.close()
             if os.path.exists(path):  # a writer that failed half-way
                 os.unlink(path)
     response = StreamingHttpResponse(body, content_type=exports.CONTENT_TYPES[fmt])

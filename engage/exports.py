@@ -1,16 +1,19 @@
-"""Thin writers over :func:`engage.selectors.feedback_export_rows`: CSV, XLSX, GeoJSON and
+"""Thin writers over :func:`engage.selectors.feedback_export_batches`: CSV, XLSX, GeoJSON and
 GeoPackage.
 
-Which library does what:
+The database shapes every row (neutralised cells, centroids, GeoJSON features, WKT), so a
+writer only moves finished rows. Which library does what:
 
 - CSV: the standard library's ``csv`` module, UTF-8 with a byte-order mark (so Excel reads it
   as UTF-8), streamed as an *async* iterator (Django under ASGI buffers a sync iterator whole).
-- XLSX: openpyxl in write-only mode (rows go to a temporary file as they are appended), then
-  the file is streamed.
-- GeoJSON: written here row by row (RFC 7946: WGS84 lon/lat, no ``crs``; geometries were
-  oriented counter-clockwise when they were validated), streamed.
-- GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) converts a temporary GeoJSON file into a
-  GeoPackage layer ``feedback`` in EPSG:4326 with typed fields; the file is then streamed.
+- XLSX: openpyxl in write-only mode (rows go to a temporary file as they are appended, so
+  memory stays flat), then the file is streamed.
+- GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) reads the rows as CSV from a pipe through an OGR
+  VRT that declares every field's type (the geometry as WKT) and writes a layer ``feedback``
+  in EPSG:4326 while the database is still being read; the file is then streamed.
+- GeoJSON: features made by the database (``ST_AsGeoJSON``/``AsGeoJSON`` inside a JSON object:
+  RFC 7946, WGS84 lon/lat, no ``crs``; geometries were oriented counter-clockwise when they
+  were validated), joined and streamed.
 
 Spreadsheet cells that a program would run as a formula (starting with ``= + - @``, tab or CR)
 get a leading apostrophe in CSV and XLSX; the text itself is kept.
@@ -20,187 +23,175 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
-from itertools import islice
 from typing import BinaryIO
 
 from asgiref.sync import sync_to_async
-from django.utils import timezone
 from openpyxl import Workbook
 
+# The spreadsheet rule is applied where the rows are made (selectors); importable from here too.
+from engage.selectors import FORMULA_PREFIXES, neutralise  # noqa: F401
 from engage.validation import strip_controls
 
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
+# Which row shape (``selectors.EXPORT_FORMS``) each format reads.
+FORMS = {"csv": "cells", "xlsx": "sheet", "geojson": "features", "gpkg": "map"}
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
 }
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-BATCH = 500
 CHUNK = 64 * 1024
 OGR2OGR_TIMEOUT = 600
+# GDAL field types of the GeoPackage columns (the others are String).
+FIELD_TYPES = {
+    "id": "Integer", "discussion_id": "Integer", "parent_id": "Integer", "agree": "Integer",
+    "disagree": "Integer", "flags": "Integer", "created_at": "DateTime", "lon": "Real",
+    "lat": "Real", "geometry": "WKT",
+}  # fmt: skip
+# What strip_controls would change: control characters but tab and newline, CR, bidi overrides.
+_NEEDS_STRIPPING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def neutralise(value: str) -> str:
-    """Spreadsheet programs run cells starting with these characters as formulas."""
-    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def _spreadsheet_cell(value: object) -> object:
-    """Numbers stay numbers; text is neutralised."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | float):
-        return value
-    return neutralise(_text(value))
-
-
-async def _batches(rows: Iterator[dict]) -> AsyncIterator[list[dict]]:
-    """Pull rows from the (sync, database-bound) iterator a batch at a time in the request's
-    own thread, so its cursor stays on its connection; close it however the download ends."""
-    take = sync_to_async(lambda: list(islice(rows, BATCH)), thread_sensitive=True)
+async def _batches(batches: Iterator[list[tuple]]) -> AsyncIterator[list[tuple]]:
+    """Pull batches from the (sync, database-bound) iterator in the request's own thread, so
+    its cursor stays on its connection; close it however the download ends."""
+    take = sync_to_async(lambda: next(batches, None), thread_sensitive=True)
     try:
-        while batch := await take():
+        while (batch := await take()) is not None:
             yield batch
     finally:
-        close = getattr(rows, "close", None)
-        if close is not None:
-            await sync_to_async(close, thread_sensitive=True)()
+        await sync_to_async(batches.close, thread_sensitive=True)()
 
 
 async def csv_body(
-    *, rows: Iterator[dict], columns: list[str], finished: Callable[[int], None]
+    *, batches: Iterator[list[tuple]], columns: list[str], finished: Callable[[int], None]
 ) -> AsyncIterator[bytes]:
+    """Rows in the "cells" form: the csv module writes them as they are."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
     yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
     count = 0
-    async for batch in _batches(rows):
+    async for batch in _batches(batches):
         buffer.seek(0)
         buffer.truncate()
-        for row in batch:
-            writer.writerow([_spreadsheet_cell(row[name]) for name in columns])
+        writer.writerows(batch)
         count += len(batch)
         yield buffer.getvalue().encode("utf-8")
     await sync_to_async(finished, thread_sensitive=True)(count)
 
 
-def _feature(row: dict, columns: list[str]) -> dict:
-    geometry = row["geometry"]
-    return {
-        "type": "Feature",
-        "id": row["id"],
-        "geometry": json.loads(geometry.json) if geometry is not None else None,
-        "properties": {
-            name: _text(row[name]) if isinstance(row[name], datetime) else row[name]
-            for name in columns
-            if name not in ("lon", "lat", "geometry_type")
-        },
-    }
-
-
 async def geojson_body(
-    *, rows: Iterator[dict], columns: list[str], finished: Callable[[int], None]
+    *, batches: Iterator[list[tuple]], finished: Callable[[int], None]
 ) -> AsyncIterator[bytes]:
+    """Rows in the "features" form: each is one Feature's text."""
     yield b'{"type":"FeatureCollection","features":['
     count = 0
-    async for batch in _batches(rows):
-        text = ",".join(
-            json.dumps(_feature(row, columns), ensure_ascii=False, separators=(",", ":"))
-            for row in batch
-        )
+    async for batch in _batches(batches):
+        text = ",".join([row[0] for row in batch])
         yield (("," if count else "") + text).encode("utf-8")
         count += len(batch)
     yield b"]}"
     await sync_to_async(finished, thread_sensitive=True)(count)
 
 
-def _xlsx_cell(value: object) -> object:
-    if isinstance(value, datetime):
-        # Excel has no time zones: local time of the site, as Excel shows it.
-        return timezone.localtime(value).replace(tzinfo=None)
-    value = _spreadsheet_cell(value)
-    if isinstance(value, str):
+def _xlsx_cell(value: object, created: bool) -> object:
+    if created:
+        return datetime.fromisoformat(value)  # already local time, without an offset
+    if isinstance(value, str) and _NEEDS_STRIPPING.search(value):
         # openpyxl refuses control characters; drop them (tab and newline kept).
         return strip_controls(value, keep_newlines=True)
     return value
 
 
-def write_xlsx(*, rows: Iterable[dict], columns: list[str], path: str) -> int:
-    """Write an XLSX file (openpyxl write-only: rows are not kept in memory); returns the row
-    count."""
+def write_xlsx(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
+    """An XLSX workbook from rows in the "sheet" form (openpyxl write-only: rows go to a
+    temporary file as they are appended, so memory stays flat); returns the row count."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("feedback")
     sheet.append(columns)
+    created = [name == "created_at" for name in columns]
     count = 0
-    for row in rows:
-        sheet.append([_xlsx_cell(row[name]) for name in columns])
-        count += 1
+    for batch in batches:
+        for row in batch:
+            sheet.append([_xlsx_cell(v, c) for v, c in zip(row, created, strict=True)])
+        count += len(batch)
     workbook.save(path)
     return count
 
 
-def write_gpkg(*, rows: Iterable[dict], columns: list[str], path: str) -> int:
-    """Write a GeoPackage with GDAL's ``ogr2ogr`` from a temporary GeoJSON file (layer
-    ``feedback``, EPSG:4326, field types detected by GDAL's GeoJSON reader: integers, reals,
-    date-times, strings); returns the row count."""
+def _vrt(columns: list[str]) -> str:
+    """An OGR VRT layer over the CSV read from standard input: explicit field types whatever
+    the values look like, the geometry from the WKT column."""
+    fields = "".join(
+        f'<Field name="{name}" type="{FIELD_TYPES.get(name, "String")}"/>'
+        for name in columns
+        if name != "geometry"
+    )
+    return (
+        '<OGRVRTDataSource><OGRVRTLayer name="feedback">'
+        "<SrcDataSource>CSV:/vsistdin/</SrcDataSource>"
+        '<OpenOptions><OOI key="EMPTY_STRING_AS_NULL">YES</OOI></OpenOptions>'
+        "<SrcLayer>layer</SrcLayer><GeometryType>wkbUnknown</GeometryType>"
+        '<GeometryField encoding="WKT" field="geometry"/>'
+        f"{fields}</OGRVRTLayer></OGRVRTDataSource>"
+    )
+
+
+def write_gpkg(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
+    """A GeoPackage from rows in the "map" form: layer ``feedback``, EPSG:4326,
+    Integer/DateTime/String fields (an empty text is NULL); returns the row count.
+
+    The rows go as CSV through a pipe into ``ogr2ogr`` while it writes, so reading the
+    database and writing the GeoPackage overlap and nothing is staged on disk."""
     ogr2ogr = shutil.which("ogr2ogr")
     if ogr2ogr is None:
         raise RuntimeError("ogr2ogr (gdal-bin) is needed for GeoPackage exports.")
-    count = 0
-    with tempfile.NamedTemporaryFile(
-        "w", suffix=".geojson", encoding="utf-8", delete=False
-    ) as source:
+    folder = tempfile.mkdtemp(prefix="feedback-")
+    try:
+        source = os.path.join(folder, "feedback.vrt")
+        with open(source, "w", encoding="utf-8") as handle:
+            handle.write(_vrt(columns))
+        errors = open(os.path.join(folder, "errors.txt"), "w+b")  # noqa: SIM115 - closed below
+        command = [
+            ogr2ogr, "-f", "GPKG", path, source, "-nln", "feedback", "-nlt", "GEOMETRY",
+            "-a_srs", "EPSG:4326",
+        ]  # fmt: skip
+        # A fixed program and arguments over our own files.
+        process = subprocess.Popen(  # noqa: S603
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        count = 0
         try:
-            source.write('{"type":"FeatureCollection","features":[')
-            for row in rows:
-                if count:
-                    source.write(",")
-                source.write(json.dumps(_feature(row, columns), ensure_ascii=False))
-                count += 1
-            source.write("]}")
-            source.close()
-            subprocess.run(  # noqa: S603 - fixed program and arguments, our own files
-                [
-                    ogr2ogr,
-                    "-f",
-                    "GPKG",
-                    path,
-                    source.name,
-                    "-nln",
-                    "feedback",
-                    "-nlt",
-                    "GEOMETRY",
-                    "-a_srs",
-                    "EPSG:4326",
-                    "-oo",
-                    "NATIVE_DATA=NO",
-                ],  # fmt: skip
-                check=True,
-                capture_output=True,
-                timeout=OGR2OGR_TIMEOUT,
-            )
+            with io.TextIOWrapper(process.stdin, encoding="utf-8", newline="") as pipe:
+                writer = csv.writer(pipe)
+                writer.writerow(columns)
+                for batch in batches:
+                    writer.writerows(batch)
+                    count += len(batch)
+        except BrokenPipeError:
+            pass  # ogr2ogr stopped early: its exit status and message say why
         finally:
-            os.unlink(source.name)
+            try:
+                code = process.wait(timeout=OGR2OGR_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = process.wait()
+        errors.seek(0)
+        message = errors.read().decode("utf-8", "replace")[-2000:]
+        errors.close()
+        if code:
+            raise RuntimeError(f"ogr2ogr could not write the GeoPackage: {message}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return count
 
 
@@ -208,7 +199,7 @@ def temporary_path(suffix: str) -> str:
     """A fresh path in the temporary folder (not yet a file)."""
     handle, path = tempfile.mkstemp(suffix=suffix)
     os.close(handle)
-    os.unlink(path)  # ogr2ogr and openpyxl create the file themselves
+    os.unlink(path)  # ogr2ogr creates the file itself
     return path
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Polygon
+from django.db import connection
 from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -324,6 +327,13 @@ def discussion_list_all() -> QuerySet[Discussion]:
 
 
 # --- Export rows ----------------------------------------------------------------------------
+#
+# One SELECT per export, the same statement shape on both backends: the comments of the
+# discussion joined to their category, to their reaction and flag counts (each grouped once
+# over the discussion rather than counted per row) and to their last moderation decision (a
+# window over the discussion's log). Cells, centroids and GeoJSON are made by the database, so
+# Python only hands finished rows to the writer. Filters are the ORM's own
+# (``FeedbackFilters.apply``), compiled into an ``id IN (…)`` clause when any is given.
 
 EXPORT_COLUMNS = [
     "id", "discussion_id", "discussion", "created_at", "status", "category", "body", "parent_id",
@@ -332,80 +342,269 @@ EXPORT_COLUMNS = [
     "moderation_decision", "moderation_reason",
 ]  # fmt: skip
 PERSONAL_COLUMNS = ["author_email", "ip_hash"]
+# The map formats carry the geometry itself instead of its centroid and type.
+NOT_MAP_PROPERTIES = ("lon", "lat", "geometry_type")
+EXPORT_BATCH = 2000
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+# How rows are shaped, by who reads them:
+# - "cells": spreadsheet cells (CSV): text neutralised against formulas, never NULL text.
+# - "sheet": the same for a workbook (XLSX): ``created_at`` in the site's local time, without
+#   an offset (Excel has no time zones).
+# - "features": one column, a GeoJSON Feature as text (RFC 7946, 7 decimals).
+# - "map": the map properties, raw, then the geometry as WKT (for GDAL: the GeoPackage).
+# - "raw": every export column, raw, then the geometry as WKT.
+EXPORT_FORMS = ("cells", "sheet", "features", "map", "raw")
 
 
 def export_columns(*, personal_data: bool) -> list[str]:
     return EXPORT_COLUMNS + (PERSONAL_COLUMNS if personal_data else [])
 
 
-def _label(landuse: list[dict], kind: str) -> str:
-    return next((a.get("label", "") for a in landuse or [] if a.get("kind") == kind), "")
+def export_map_properties(*, personal_data: bool) -> list[str]:
+    return [c for c in export_columns(personal_data=personal_data) if c not in NOT_MAP_PROPERTIES]
+
+
+def neutralise(value: str) -> str:
+    """Spreadsheet programs run a cell starting with = + - @ tab or CR as a formula: such text
+    gets a leading apostrophe (the text itself is kept)."""
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """The few expressions that differ between PostGIS and SpatiaLite."""
+
+    landuse_label: str  # .format(kind=…): the label of the first land-use answer of that kind
+    lon: str
+    lat: str
+    geometry_type: str
+    created_iso: str  # as Python's isoformat() of the UTC time
+    created_local: str  # .format(zone=…): local time, ISO 8601 without an offset
+    geojson: str
+    wkt: str
+    feature_text: str  # .format(pairs=…, geojson=…)
+    first_code: str  # .format(…): the code point of the first character
+
+
+_POSTGIS = _Dialect(
+    landuse_label=(
+        "COALESCE(jsonb_path_query_first(c.landuse, "
+        "'$[*] ? (@.kind == \"{kind}\").label') #>> '{{}}', '')"
+    ),
+    lon="round(ST_X(ST_Centroid(c.geometry)) * 1e7) / 1e7",
+    lat="round(ST_Y(ST_Centroid(c.geometry)) * 1e7) / 1e7",
+    geometry_type="COALESCE(replace(ST_GeometryType(c.geometry), 'ST_', ''), '')",
+    created_iso=(
+        "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+    ),
+    created_local=("to_char(c.created_at AT TIME ZONE {zone}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"),
+    geojson="ST_AsGeoJSON(c.geometry, 7)::json",
+    wkt="ST_AsText(c.geometry)",
+    feature_text=(
+        "json_build_object('type', 'Feature', 'id', c.id, 'geometry', {geojson}, "
+        "'properties', json_build_object({pairs}))::text"
+    ),
+    first_code="ascii({0})",
+)
+_SPATIALITE_TYPES = {
+    "POINT": "Point", "LINESTRING": "LineString", "POLYGON": "Polygon",
+    "MULTIPOINT": "MultiPoint", "MULTILINESTRING": "MultiLineString",
+    "MULTIPOLYGON": "MultiPolygon", "GEOMETRYCOLLECTION": "GeometryCollection",
+}  # fmt: skip
+_SPATIALITE = _Dialect(
+    landuse_label=(
+        "COALESCE((SELECT json_extract(a.value, '$.label') FROM json_each(c.landuse) a "
+        "WHERE json_extract(a.value, '$.kind') = '{kind}' LIMIT 1), '')"
+    ),
+    lon="round(X(Centroid(c.geometry)), 7)",
+    lat="round(Y(Centroid(c.geometry)), 7)",
+    geometry_type=(
+        "CASE GeometryType(c.geometry) "
+        + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _SPATIALITE_TYPES.items())
+        + " ELSE COALESCE(GeometryType(c.geometry), '') END"
+    ),
+    created_iso="replace(c.created_at, ' ', 'T') || '+00:00'",
+    # SQLite knows one local time zone, the process's: Django sets it (TZ) to TIME_ZONE.
+    created_local="strftime('%%Y-%%m-%%dT%%H:%%M:%%f', c.created_at, 'localtime')",
+    geojson="json(AsGeoJSON(c.geometry, 7))",
+    wkt="AsText(c.geometry)",
+    feature_text=(
+        "json_object('type', 'Feature', 'id', c.id, 'geometry', {geojson}, "
+        "'properties', json_object({pairs}))"
+    ),
+    first_code="unicode({0})",
+)
+
+
+def _neutralised_sql(sql: str, dialect: _Dialect) -> str:
+    """:func:`neutralise` in SQL."""
+    codes = ", ".join(str(ord(prefix)) for prefix in FORMULA_PREFIXES)
+    first = dialect.first_code.format(sql)
+    return f"CASE WHEN {first} IN ({codes}) THEN '''' || {sql} ELSE {sql} END"
+
+
+def _column_sql(dialect: _Dialect, email: str) -> dict[str, tuple[str, str]]:
+    """name -> (kind, raw SQL expression); ``discussion`` is a parameter (the title)."""
+    return {
+        "id": ("int", "c.id"),
+        "discussion_id": ("int", "c.discussion_id"),
+        "discussion": ("param", "CAST(%s AS TEXT)"),
+        "created_at": ("time", dialect.created_iso),
+        # "fixed": text that cannot start like a formula (a choice, a hex hash, a type).
+        "status": ("fixed", "c.status"),
+        "category": ("text", "COALESCE(cat.slug, '')"),
+        "body": ("text", "c.body"),
+        "parent_id": ("int", "c.parent_id"),
+        "author": ("text", "c.display_name"),
+        "agree": ("int", "COALESCE(r.agree, 0)"),
+        "disagree": ("int", "COALESCE(r.disagree, 0)"),
+        "flags": ("int", "COALESCE(f.flags, 0)"),
+        "zoning_code": ("text", "c.zoning_code"),
+        "zoning_label": ("text", dialect.landuse_label.format(kind="zoning")),
+        "future_land_use_code": ("text", "c.future_land_use_code"),
+        "future_land_use_label": ("text", dialect.landuse_label.format(kind="future_land_use")),
+        "lon": ("float", dialect.lon),
+        "lat": ("float", dialect.lat),
+        "geometry_type": ("fixed", dialect.geometry_type),
+        "moderation_decision": (
+            "fixed",
+            "CASE WHEN d.action IS NULL OR d.action = '' THEN '' "
+            "ELSE d.action || ' by ' || COALESCE(NULLIF(d.actor_name, ''), 'word list') END",
+        ),
+        "moderation_reason": ("text", "c.moderation_reason"),
+        "author_email": ("text", f"COALESCE(u.{email}, '')"),
+        "ip_hash": ("fixed", "c.ip_hash"),
+    }
+
+
+def _select_list(
+    *, form: str, personal_data: bool, title: str, dialect: _Dialect, email: str
+) -> tuple[list[str], str, list]:
+    """(column names, the SELECT list, its parameters) for one form."""
+    exprs = _column_sql(dialect, email)
+    if form == "features":
+        names = export_map_properties(personal_data=personal_data)
+        pairs = ", ".join(f"'{name}', {exprs[name][1]}" for name in names)
+        feature = dialect.feature_text.format(pairs=pairs, geojson=dialect.geojson)
+        return ["feature"], feature, [title]
+    if form in ("cells", "sheet"):
+        names = export_columns(personal_data=personal_data)
+        if form == "sheet":
+            zone = "'" + settings.TIME_ZONE.replace("'", "''") + "'"
+            exprs["created_at"] = ("time", dialect.created_local.format(zone=zone))
+        select = ", ".join(
+            _neutralised_sql(sql, dialect) if kind == "text" else sql
+            for kind, sql in (exprs[name] for name in names)
+        )
+        return names, select, [neutralise(title)]  # one value: neutralised once, here
+    names = (
+        export_map_properties(personal_data=personal_data)
+        if form == "map"
+        else export_columns(personal_data=personal_data)
+    )
+    select = ", ".join(exprs[name][1] for name in names) + f", {dialect.wkt}"
+    return [*names, "geometry"], select, [title]
+
+
+def feedback_export_query(
+    *, discussion: Discussion, filters: FeedbackFilters, personal_data: bool, form: str
+) -> tuple[list[str], str, list]:
+    """The export's one statement for Django's cursor: (column names, SQL, parameters)."""
+    if form not in EXPORT_FORMS:
+        raise ValueError(f"form must be one of {EXPORT_FORMS}")
+    dialect = _POSTGIS if connection.vendor == "postgresql" else _SPATIALITE
+    user_model = get_user_model()
+    email = user_model._meta.get_field(user_model.get_email_field_name()).column
+    names, select, params = _select_list(
+        form=form, personal_data=personal_data, title=discussion.title, dialect=dialect,
+        email=email,
+    )  # fmt: skip
+    comment = Comment._meta.db_table
+    user_join = (
+        f"LEFT JOIN {user_model._meta.db_table} u ON u.id = c.author_id " if personal_data else ""
+    )
+    # Only table names from the models and fixed expressions are formatted in; every value
+    # (ids, the title, the filters) is a parameter.
+    sql = (
+        f"SELECT {select} FROM {comment} c "  # noqa: S608
+        f"LEFT JOIN {FeedbackCategory._meta.db_table} cat ON cat.id = c.category_id "
+        "LEFT JOIN (SELECT x.comment_id, "
+        "SUM(CASE WHEN x.value = 'agree' THEN 1 ELSE 0 END) AS agree, "
+        "SUM(CASE WHEN x.value = 'disagree' THEN 1 ELSE 0 END) AS disagree "
+        f"FROM {Reaction._meta.db_table} x JOIN {comment} xc ON xc.id = x.comment_id "
+        "WHERE xc.discussion_id = %s GROUP BY x.comment_id) r ON r.comment_id = c.id "
+        "LEFT JOIN (SELECT x.comment_id, COUNT(*) AS flags, "
+        "SUM(CASE WHEN x.dismissed_at IS NULL THEN 1 ELSE 0 END) AS open_flags "
+        f"FROM {Flag._meta.db_table} x JOIN {comment} xc ON xc.id = x.comment_id "
+        "WHERE xc.discussion_id = %s GROUP BY x.comment_id) f ON f.comment_id = c.id "
+        "LEFT JOIN (SELECT ranked.comment_id, ranked.action, ranked.actor_name FROM ("
+        "SELECT x.comment_id, x.action, x.actor_name, ROW_NUMBER() OVER ("
+        "PARTITION BY x.comment_id ORDER BY x.created_at DESC, x.id DESC) AS n "
+        f"FROM {ModerationLogEntry._meta.db_table} x WHERE x.discussion_id = %s) ranked "
+        "WHERE ranked.n = 1) d ON d.comment_id = c.id "
+        f"{user_join}"
+        "WHERE c.discussion_id = %s"
+    )
+    params += [discussion.pk] * 4
+    if filters.flagged:
+        sql += " AND f.open_flags > 0"
+    rest = replace(filters, flagged=False, discussion_id=None)
+    if rest != FeedbackFilters():
+        ids = rest.apply(Comment.objects.filter(discussion=discussion)).order_by().values("pk")
+        ids_sql, ids_params = ids.query.sql_with_params()
+        sql += f" AND c.id IN ({ids_sql})"
+        params += list(ids_params)
+    return names, sql + " ORDER BY c.id", params
+
+
+def feedback_export_batches(
+    *, discussion: Discussion, filters: FeedbackFilters, personal_data: bool, form: str
+) -> tuple[list[str], Iterator[list[tuple]]]:
+    """(column names, batches of row tuples) of every comment of the discussion matching
+    ``filters``, oldest first; ``form`` is one of ``EXPORT_FORMS``.
+
+    One snapshot: the rows, their counts and their last moderation decision come from ONE
+    SELECT read through a cursor. On PostgreSQL that statement sees one MVCC snapshot however
+    long the download takes (a server-side cursor); on SQLite (SpatiaLite) a statement holds its
+    read transaction until the cursor is exhausted, so it sees the database as it was when it
+    started (WAL mode) or keeps writers waiting (rollback journal). The cursor is opened by the
+    first ``next()`` (in the thread that will read it) and closed when the batches run out or
+    are closed."""
+    names, sql, params = feedback_export_query(
+        discussion=discussion, filters=filters, personal_data=personal_data, form=form
+    )
+
+    def batches() -> Iterator[list[tuple]]:
+        cursor = connection.chunked_cursor()
+        try:
+            cursor.execute(sql, params)
+            while batch := cursor.fetchmany(EXPORT_BATCH):
+                yield batch
+        finally:
+            cursor.close()
+
+    return names, batches()
 
 
 def feedback_export_rows(
     *, discussion: Discussion, filters: FeedbackFilters, personal_data: bool
 ) -> Iterator[dict]:
-    """Every comment of the discussion matching ``filters``, oldest first, as flat rows (plus
-    ``geometry``, a GEOS geometry or None, for the map formats).
+    """The same rows one at a time as dicts of raw values (``created_at`` as ISO 8601 text in
+    UTC, ``geometry`` as WKT or None), for callers that want names more than speed."""
+    names, batches = feedback_export_batches(
+        discussion=discussion, filters=filters, personal_data=personal_data, form="raw"
+    )
+    try:
+        for batch in batches:
+            for row in batch:
+                yield dict(zip(names, row, strict=True))
+    finally:
+        batches.close()
 
-    One snapshot: the rows, their counts and their last moderation decision come from ONE
-    SELECT read through a cursor (``.iterator()``). On PostgreSQL that statement sees one MVCC
-    snapshot however long the download takes (a server-side cursor); on SQLite (SpatiaLite) a
-    statement holds its read transaction until the cursor is exhausted, so it sees the database
-    as it was when it started (WAL mode) or keeps writers waiting (rollback journal)."""
-    last_decision = ModerationLogEntry.objects.filter(comment=OuterRef("pk")).order_by(
-        "-created_at", "-pk"
-    )
-    queryset = filters.apply(
-        _with_staff_counts(Comment.objects.filter(discussion=discussion))
-    ).annotate(
-        decision=Subquery(last_decision.values("action")[:1]),
-        decision_by=Subquery(last_decision.values("actor_name")[:1]),
-    )
-    fields = [
-        "pk", "created_at", "status", "category__slug", "body", "parent_id", "display_name",
-        "agree_count", "disagree_count", "flag_count", "zoning_code", "future_land_use_code",
-        "landuse", "geometry", "decision", "decision_by", "moderation_reason",
-    ]  # fmt: skip
-    if personal_data:
-        fields += ["author__email", "ip_hash"]
-    for values in queryset.order_by("pk").values(*fields).iterator(chunk_size=1000):
-        geometry = values["geometry"]
-        point = None
-        if geometry is not None:
-            point = geometry if geometry.geom_type == "Point" else geometry.centroid
-        row = {
-            "id": values["pk"],
-            "discussion_id": discussion.pk,
-            "discussion": discussion.title,
-            "created_at": values["created_at"],
-            "status": values["status"],
-            "category": values["category__slug"] or "",
-            "body": values["body"],
-            "parent_id": values["parent_id"],
-            "author": values["display_name"],
-            "agree": values["agree_count"],
-            "disagree": values["disagree_count"],
-            "flags": values["flag_count"],
-            "zoning_code": values["zoning_code"],
-            "zoning_label": _label(values["landuse"], "zoning"),
-            "future_land_use_code": values["future_land_use_code"],
-            "future_land_use_label": _label(values["landuse"], "future_land_use"),
-            "lon": round(point.x, 7) if point is not None else None,
-            "lat": round(point.y, 7) if point is not None else None,
-            "geometry_type": geometry.geom_type if geometry is not None else "",
-            "moderation_decision": (
-                f"{values['decision']} by {values['decision_by'] or 'word list'}"
-                if values["decision"]
-                else ""
-            ),
-            "moderation_reason": values["moderation_reason"],
-            "geometry": geometry,
-        }
-        if personal_data:
-            row["author_email"] = values["author__email"] or ""
-            row["ip_hash"] = values["ip_hash"]
-        yield row
+
+def _label(landuse: list[dict], kind: str) -> str:
+    return next((a.get("label", "") for a in landuse or [] if a.get("kind") == kind), "")
 
 
 # --- Summary report -------------------------------------------------------------------------
