@@ -45,109 +45,142 @@ RATE = 10.0  # events a second
 @dataclass
 class Phase:
     fleet: FleetResult
-    sample_event: dict
-    errors: int  # failed POSTs (ours) or publisher errors, plus server log errors
+    errors: list[str]  # failed POSTs or publishes, and error lines in the server log
     events: int
 
 
 def run(env: BenchEnv, *, clients: int = CLIENTS) -> list[Row]:
     seconds = 10.0 if env.quick else 60.0
+    window = 5.0 if env.quick else 10.0
     with contextlib.ExitStack() as stack:
         redis_url = stack.enter_context(private_redis()) if env.backend == "postgis" else None
         environ = server_environ(env, redis_url)
         workers = 2 if redis_url else 1
         discussion = create_discussion(environ)
-        ours = measure_ours(environ, workers, discussion, clients, seconds)
-        floor = measure_floor(ours.sample_event, clients, seconds)
-    return rows(env, ours, floor, clients=clients, seconds=seconds, workers=workers)
+        ours, floor = measure(environ, workers, discussion, clients, seconds, window)
+    return rows(env, ours, floor, clients=clients, seconds=seconds, window=window, workers=workers)
 
 
-def measure_ours(
-    environ: dict[str, str], workers: int, discussion: int, clients: int, seconds: float
-) -> Phase:
-    with (
-        Uvicorn("config.asgi:application", environ, workers=workers) as server,
-        Fleet(f"{server.ws_url}/ws/discussions/{discussion}/", clients) as fleet,
-    ):
-        # Warm-up (not measured): the first requests open pooled connections and fill caches.
-        asyncio.run(
-            paced_posts(
-                server.url,
-                f"/api/engage/discussions/{discussion}/comments/",
-                rate=RATE,
-                seconds=2,
-                payload=lambda i: {"body": f"warm-up {i}", "display_name": "bench"},
-                connections=4,
-            )
-        )
-        posted = asyncio.run(
-            paced_posts(
-                server.url,
-                f"/api/engage/discussions/{discussion}/comments/",
-                rate=RATE,
-                seconds=seconds,
-                payload=lambda i: {"body": f"fan-out event {i}", "display_name": "bench"},
-                connections=4,
-            )
-        )
-        time.sleep(3)  # the last events' way to every client
-        sent, sample = {}, {}
-        for post in posted:
-            if post.status == 201:
-                comment = json.loads(post.body)
-                sent[comment["id"]] = post.started
-                sample = comment
-        result = fleet.finish(sent)
-        result.connect_failures += clients - fleet.connected - fleet.connect_failures
-        errors = sum(post.status != 201 for post in posted) + len(server.errors())
-    sample.pop("edit_token", None)
-    event = {"type": "comment.created", "discussion": discussion, "comment": sample}
-    return Phase(result, event, errors, len(sent))
-
-
-def measure_floor(sample_event: dict, clients: int, seconds: float) -> Phase:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "floor_ws.py"), "--port", str(port)], cwd=ROOT
+def measure(
+    environ: dict[str, str],
+    workers: int,
+    discussion: int,
+    clients: int,
+    seconds: float,
+    window: float,
+) -> tuple[Phase, Phase]:
+    """Both servers run side by side with their 1000 clients each connected throughout;
+    windows of ``window`` seconds alternate between them (ours, floor, ours, …), so the
+    noise of a shared machine falls on both alike rather than on whichever ran second."""
+    floor_port = free_port()
+    floor_process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "floor_ws.py"), "--port", str(floor_port)],
+        cwd=ROOT,
     )
     try:
-        _wait_for_port(port)
-        with Fleet(f"ws://127.0.0.1:{port}/listen", clients) as fleet:
-            sent, errors = asyncio.run(_publish(port, sample_event, seconds))
-            time.sleep(3)
-            result = fleet.finish(sent)
+        _wait_for_port(floor_port)
+        with (
+            Uvicorn("config.asgi:application", environ, workers=workers) as server,
+            Fleet(f"{server.ws_url}/ws/discussions/{discussion}/", clients) as ours_fleet,
+            Fleet(f"ws://127.0.0.1:{floor_port}/listen", clients) as floor_fleet,
+        ):
+            ours_sent, floor_sent, failures = asyncio.run(
+                _alternate(server.url, discussion, floor_port, seconds, window)
+            )
+            time.sleep(3)  # the last events' way to every client
+            ours = Phase(
+                ours_fleet.finish(ours_sent, window_s=2 * window),
+                failures["ours"] + server.errors(),
+                len(ours_sent),
+            )
+            floor = Phase(
+                floor_fleet.finish(floor_sent, window_s=2 * window),
+                failures["floor"],
+                len(floor_sent),
+            )
+            for phase, fleet in ((ours, ours_fleet), (floor, floor_fleet)):
+                phase.fleet.connect_failures += clients - fleet.connected - fleet.connect_failures
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-    return Phase(result, sample_event, errors, len(sent))
+        floor_process.terminate()
+        floor_process.wait(timeout=10)
+    return ours, floor
 
 
-async def _publish(port: int, sample_event: dict, seconds: float) -> tuple[dict, int]:
-    """Send the same event as ours (same size, fresh id) on schedule; the start of the send
-    is the start of the event, as the start of the POST is for ours."""
+async def _alternate(
+    url: str, discussion: int, floor_port: int, seconds: float, window: float
+) -> tuple[dict[int, float], dict[int, float], dict[str, list[str]]]:
     import websockets
 
-    sent: dict[int, float] = {}
-    errors = 0
+    path = f"/api/engage/discussions/{discussion}/comments/"
+    ours_sent: dict[int, float] = {}
+    floor_sent: dict[int, float] = {}
+    failures: dict[str, list[str]] = {"ours": [], "floor": []}
+    sample: dict = {}
+
+    async def ours_window(label: str, length: float, record: bool) -> None:
+        posted = await paced_posts(
+            url,
+            path,
+            rate=RATE,
+            seconds=length,
+            payload=lambda i: {"body": f"fan-out {label} {i}", "display_name": "bench"},
+            connections=4,
+        )
+        for post in posted:
+            if post.status != 201:
+                failures["ours"].append(f"POST answered {post.status}")
+            elif record:
+                comment = json.loads(post.body)
+                ours_sent[comment["id"]] = post.started
+                sample.update(comment)
+
+    # Warm-up (not counted): pooled database connections, caches, a sample event whose size
+    # the floor's events copy.
+    await ours_window("warm-up", 2.0, record=False)
+    posted = await paced_posts(
+        url, path, rate=RATE, seconds=0.1, payload=lambda i: {"body": "x", "display_name": "b"},
+        connections=1,
+    )  # fmt: skip
+    sample.update(json.loads(posted[0].body))
+    sample.pop("edit_token", None)
+    event = {"type": "comment.created", "discussion": discussion, "comment": sample}
+
     async with websockets.connect(
-        f"ws://127.0.0.1:{port}/publish", max_size=65536, ping_interval=None
+        f"ws://127.0.0.1:{floor_port}/publish", max_size=65536, ping_interval=None
     ) as publisher:
-        for _ in range(20):  # warm-up, as for ours; ids below 0 are not counted
-            await publisher.send(json.dumps({**sample_event, "comment": {"id": -1}}))
-        start = time.monotonic() + 0.2
-        index = 0
-        while (due := start + index / RATE) < start + seconds:
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            event = {**sample_event, "comment": {**sample_event["comment"], "id": index}}
-            sent[index] = time.monotonic()
-            try:
-                await publisher.send(json.dumps(event, separators=(",", ":")))
-            except websockets.ConnectionClosed:
-                errors += 1
-            index += 1
-    return sent, errors
+        next_id = 0
+
+        async def floor_window(length: float, record: bool) -> None:
+            nonlocal next_id
+            start = time.monotonic()
+            index = 0
+            while (due := start + index / RATE) < start + length:
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                next_id += 1
+                key = next_id if record else -next_id  # warm-up ids are not counted
+                text = json.dumps(
+                    {**event, "comment": {**sample, "id": key}}, separators=(",", ":")
+                )
+                began = time.monotonic()
+                try:
+                    await publisher.send(text)
+                except websockets.ConnectionClosed:
+                    failures["floor"].append("publisher connection closed")
+                    return
+                if record:
+                    floor_sent[key] = began
+                index += 1
+
+        await floor_window(2.0, record=False)
+        done = 0.0
+        while done < seconds:
+            length = min(window, seconds - done)
+            await ours_window("event", length, record=True)
+            await floor_window(length, record=True)
+            done += length
+    return ours_sent, floor_sent, failures
 
 
 def _wait_for_port(port: int) -> None:
@@ -165,7 +198,14 @@ def _wait_for_port(port: int) -> None:
 
 
 def rows(
-    env: BenchEnv, ours: Phase, floor: Phase, *, clients: int, seconds: float, workers: int
+    env: BenchEnv,
+    ours: Phase,
+    floor: Phase,
+    *,
+    clients: int,
+    seconds: float,
+    window: float,
+    workers: int,
 ) -> list[Row]:
     layer = "Redis pub/sub" if env.backend == "postgis" else "in-memory layer"
     ours_p99 = percentile(ours.fleet.latencies_ms, 99)
@@ -189,8 +229,10 @@ def rows(
     shape = f"{clients} clients, {RATE:g} events/s, {seconds:g} s"
     notes = (
         f"{workers} worker(s), {layer}. {describe('ours', ours.fleet)}. "
-        f"{describe('floor', floor.fleet)}. Server errors {ours.errors}. The clients (2 "
-        "processes) share the 2 cores with the server; their cost is the same for both."
+        f"{describe('floor', floor.fleet)}. Errors: ours {_summary(ours.errors)}, floor "
+        f"{_summary(floor.errors)}. Windows of {window:g} s alternate between ours and the "
+        "floor. The clients (2 processes each) share the 2 cores with the servers; their cost "
+        "is the same for both."
     )
     latency = ratio_row(
         name=f"fan-out p99, {shape}",
@@ -204,7 +246,9 @@ def rows(
         spread=f"p99 per 10 s window: ours {windows(ours.fleet)}, floor {windows(floor.fleet)}",
         notes=notes,
     )
-    lost = ours.fleet.missed + ours.fleet.duplicates + ours.fleet.connect_failures + ours.errors
+    lost = (
+        ours.fleet.missed + ours.fleet.duplicates + ours.fleet.connect_failures + len(ours.errors)
+    )
     floor_lost = floor.fleet.missed + floor.fleet.duplicates + floor.fleet.connect_failures
     delivery = Row(
         name=f"fan-out missed + duplicated deliveries, {shape}",
@@ -223,6 +267,15 @@ def rows(
         " failed POSTs and failed connects count as lost",
     )
     return [latency, delivery]
+
+
+def _summary(errors: list[str]) -> str:
+    if not errors:
+        return "none"
+    counts: dict[str, int] = {}
+    for error in errors:
+        counts[error[:120]] = counts.get(error[:120], 0) + 1
+    return "; ".join(f"{count}× {text}" for text, count in counts.items())
 
 
 def main() -> None:

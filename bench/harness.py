@@ -70,7 +70,7 @@ def p50(samples: Iterable[float]) -> float:
 
 
 def spread_of(per_repetition: list[float], unit: str, label: str = "p50") -> str:
-    """"p50 over 3 repetitions: 4.10–4.62 ms"."""
+    """ "p50 over 3 repetitions: 4.10–4.62 ms"."""
     low, high = min(per_repetition), max(per_repetition)
     return f"{label} over {len(per_repetition)} repetitions: {low:.3g}–{high:.3g} {unit}"
 

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -46,8 +47,19 @@ def private_redis() -> Iterator[str]:
     pub/sub traffic (channels are global across database numbers) and their load."""
     port = free_port()
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--loglevel", "warning"],  # fmt: skip
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--loglevel",
+            "warning",
+        ],  # fmt: skip
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -126,7 +138,7 @@ class Uvicorn:
 
     def __enter__(self) -> Uvicorn:
         self.port = free_port()
-        self.log = open(f"/tmp/bench-uvicorn-{self.port}.log", "w+")  # noqa: SIM115
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in __exit__
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1",
              "--port", str(self.port), "--workers", str(self.workers),
@@ -232,10 +244,10 @@ class HttpConnection:
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
-        headers = dict(
-            (name.strip().lower(), value.strip())
+        headers = {
+            name.strip().lower(): value.strip()
             for name, _, value in (line.partition(":") for line in lines[1:] if line)
-        )
+        }
         if headers.get("transfer-encoding", "").lower() == "chunked":
             body = b""
             while True:
@@ -493,7 +505,7 @@ async def paced_posts(
                 status, body = await asyncio.wait_for(
                     connection.request("POST", path, payload(index)), 30
                 )
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
                 await connection.close()
                 status, body = 0, b""
             results.append(Posted(due, began, time.monotonic(), status, body))
