@@ -35,6 +35,7 @@ from bench.live import (  # noqa: E402
     paced_posts,
     private_redis,
     server_environ,
+    summarise_errors,
 )
 from tests.live_server import free_port  # noqa: E402
 
@@ -229,8 +230,8 @@ def rows(
     shape = f"{clients} clients, {RATE:g} events/s, {seconds:g} s"
     notes = (
         f"{workers} worker(s), {layer}. {describe('ours', ours.fleet)}. "
-        f"{describe('floor', floor.fleet)}. Errors: ours {_summary(ours.errors)}, floor "
-        f"{_summary(floor.errors)}. Windows of {window:g} s alternate between ours and the "
+        f"{describe('floor', floor.fleet)}. Errors: ours {summarise_errors(ours.errors)}, floor "
+        f"{summarise_errors(floor.errors)}. Windows of {window:g} s alternate between ours and the "
         "floor. The clients (2 processes each) share the 2 cores with the servers; their cost "
         "is the same for both."
     )
@@ -267,15 +268,6 @@ def rows(
         " failed POSTs and failed connects count as lost",
     )
     return [latency, delivery]
-
-
-def _summary(errors: list[str]) -> str:
-    if not errors:
-        return "none"
-    counts: dict[str, int] = {}
-    for error in errors:
-        counts[error[:120]] = counts.get(error[:120], 0) + 1
-    return "; ".join(f"{count}× {text}" for text, count in counts.items())
 
 
 def main() -> None:

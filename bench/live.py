@@ -198,6 +198,16 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def summarise_errors(errors: list[str]) -> str:
+    """ "3× POST answered 0; 1× …": each kind of error once, with its count."""
+    if not errors:
+        return "none"
+    counts: dict[str, int] = {}
+    for error in errors:
+        counts[error[:120]] = counts.get(error[:120], 0) + 1
+    return "; ".join(f"{count}× {text}" for text, count in counts.items())
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -374,6 +384,8 @@ async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
             start = sent.get(key)
             if start is None:
                 unexpected += 1
+                continue
+            if start != start:  # NaN: stored, but its POST was never answered
                 continue
             latencies.append((at - start) * 1000)
             starts.append(start)
