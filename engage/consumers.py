@@ -3,26 +3,36 @@
 ``connect`` checks through a selector that the discussion exists and is published, then joins
 the group ``discussion-<id>``; otherwise the socket is accepted and closed at once with 4404
 (a close code the browser can read, unlike a refused handshake). Clients send nothing: any
-frame closes the socket with 4400 (4009 when larger than ``MAX_FRAME``). Events arrive already
-serialised (once, in ``engage.realtime``) and are written as they are.
+frame closes the socket with 4400 (4009 when larger than ``MAX_FRAME``).
+
+Events do not come through this consumer's channel: the process listens to the discussion
+once (``engage.realtime.listen``) and puts each event's text, serialised once, in this
+socket's outbox; a writer task per socket sends it. A socket whose reader is so slow that
+``OUTBOX_LIMIT`` events wait is closed with 1013 ("try again later"): its page reconnects and
+backfills, and the process does not hold an unbounded queue for it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from engage import selectors
-from engage.realtime import MESSAGE_TYPE, group_name
+from engage import realtime, selectors
 
 CLOSE_UNKNOWN_DISCUSSION = 4404
 CLOSE_CLIENT_MESSAGE = 4400
 CLOSE_TOO_BIG = 4009
+CLOSE_TOO_SLOW = 1013
 MAX_FRAME = 4096
+OUTBOX_LIMIT = 500
 
 
 class DiscussionConsumer(AsyncWebsocketConsumer):
-    group: str | None = None
+    discussion_id: int | None = None
+    writer: asyncio.Task | None = None
 
     async def connect(self) -> None:
         discussion_id = self.scope["url_route"]["kwargs"]["discussion_id"]
@@ -33,24 +43,45 @@ class DiscussionConsumer(AsyncWebsocketConsumer):
         if not live:
             await self.close(code=CLOSE_UNKNOWN_DISCUSSION)
             return
-        self.group = group_name(discussion_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+        self.writer = asyncio.create_task(self.write_events())
+        self.discussion_id = discussion_id
+        await realtime.listen(discussion_id=discussion_id, deliver=self.deliver)
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.stop_listening()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         size = len(text_data or "") + len(bytes_data or b"")
+        await self.stop_listening()
         await self.close(code=CLOSE_TOO_BIG if size > MAX_FRAME else CLOSE_CLIENT_MESSAGE)
 
-    async def dispatch(self, message: dict) -> None:
-        # Live events never touch the database: skip Channels' per-message
-        # aclose_old_connections() hop to a thread (shared PERF notes: ~2.7x less CPU).
-        if message["type"] == MESSAGE_TYPE:
-            await self.engage_event(message)
-            return
-        await super().dispatch(message)
+    def deliver(self, text: str) -> None:
+        """Called by the relay for every event: queue it, never wait."""
+        try:
+            self.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            if self.writer is not None:
+                self.writer.cancel()
+                self.writer = None
+                asyncio.get_running_loop().create_task(self.close_too_slow())
 
-    async def engage_event(self, event: dict) -> None:
-        await self.send(text_data=event["text"])
+    async def write_events(self) -> None:
+        try:
+            while True:
+                await self.send(text_data=await self.outbox.get())
+        except Exception:  # the socket went away; disconnect() stops listening
+            return
+
+    async def close_too_slow(self) -> None:
+        await self.stop_listening()
+        with contextlib.suppress(Exception):
+            await self.close(code=CLOSE_TOO_SLOW)
+
+    async def stop_listening(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+            self.writer = None
+        if self.discussion_id is not None:
+            discussion_id, self.discussion_id = self.discussion_id, None
+            await realtime.stop_listening(discussion_id=discussion_id, deliver=self.deliver)
