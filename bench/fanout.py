@@ -31,6 +31,7 @@ from bench.live import (  # noqa: E402
     Fleet,
     FleetResult,
     Uvicorn,
+    cpu_seconds,
     create_discussion,
     paced_posts,
     private_redis,
@@ -48,6 +49,11 @@ class Phase:
     fleet: FleetResult
     errors: list[str]  # failed POSTs or publishes, and error lines in the server log
     events: int
+    cpu_seconds: float  # of the server's processes over the run (ours: POSTs included)
+
+    def cpu_us_per_delivery(self) -> float:
+        delivered = len(self.fleet.latencies_ms)
+        return self.cpu_seconds / delivered * 1e6 if delivered else float("inf")
 
 
 def run(env: BenchEnv, *, clients: int = CLIENTS) -> list[Row]:
@@ -85,19 +91,26 @@ def measure(
             Fleet(f"{server.ws_url}/ws/discussions/{discussion}/", clients) as ours_fleet,
             Fleet(f"ws://127.0.0.1:{floor_port}/listen", clients) as floor_fleet,
         ):
+            pids = server.worker_pids()
+            ours_cpu = sum(cpu_seconds(pid) for pid in pids)
+            floor_cpu = cpu_seconds(floor_process.pid)
             ours_sent, floor_sent, failures = asyncio.run(
                 _alternate(server.url, discussion, floor_port, seconds, window)
             )
             time.sleep(3)  # the last events' way to every client
+            ours_cpu = sum(cpu_seconds(pid) for pid in pids) - ours_cpu
+            floor_cpu = cpu_seconds(floor_process.pid) - floor_cpu
             ours = Phase(
                 ours_fleet.finish(ours_sent, window_s=2 * window),
                 failures["ours"] + server.errors(),
                 len(ours_sent),
+                ours_cpu,
             )
             floor = Phase(
                 floor_fleet.finish(floor_sent, window_s=2 * window),
                 failures["floor"],
                 len(floor_sent),
+                floor_cpu,
             )
             for phase, fleet in ((ours, ours_fleet), (floor, floor_fleet)):
                 phase.fleet.connect_failures += clients - fleet.connected - fleet.connect_failures
@@ -125,7 +138,7 @@ async def _alternate(
             rate=RATE,
             seconds=length,
             payload=lambda i: {"body": f"fan-out {label} {i}", "display_name": "bench"},
-            connections=4,
+            connections=16,
         )
         for post in posted:
             if post.status != 201:
@@ -267,7 +280,22 @@ def rows(
         notes=f"expected {clients} × {ours.events} deliveries (floor {clients} × {floor.events});"
         " failed POSTs and failed connects count as lost",
     )
-    return [latency, delivery]
+    cpu = ratio_row(
+        name=f"fan-out server CPU per delivered event, {shape}",
+        env=env,
+        value=ours.cpu_us_per_delivery(),
+        unit="µs",
+        reference="bare websockets broadcast",
+        reference_value=floor.cpu_us_per_delivery(),
+        bound=None,
+        samples=len(ours.fleet.latencies_ms),
+        spread=f"server CPU over the run: ours {ours.cpu_seconds:.1f} s, "
+        f"floor {floor.cpu_seconds:.1f} s",
+        notes="CPU time of the server processes (user + system) over the whole run divided by "
+        "the deliveries; ours includes handling the POSTs and writing the rows. Less "
+        "sensitive than latency to the other load on a shared machine.",
+    )
+    return [latency, delivery, cpu]
 
 
 def main() -> None:
