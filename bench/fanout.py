@@ -57,8 +57,10 @@ class Phase:
 
 
 def run(env: BenchEnv, *, clients: int = CLIENTS) -> list[Row]:
-    seconds = 10.0 if env.quick else 60.0
-    window = 5.0 if env.quick else 10.0
+    # The goals are stated for PostGIS over 60 s; SpatiaLite is reported, 20 s keep make bench
+    # within its time.
+    seconds = 10.0 if env.quick else 60.0 if env.backend == "postgis" else 20.0
+    window = 5.0 if env.quick or env.backend != "postgis" else 10.0
     with contextlib.ExitStack() as stack:
         redis_url = stack.enter_context(private_redis()) if env.backend == "postgis" else None
         environ = server_environ(env, redis_url)
@@ -260,9 +262,8 @@ def rows(
         spread=f"p99 per 10 s window: ours {windows(ours.fleet)}, floor {windows(floor.fleet)}",
         notes=notes,
     )
-    lost = (
-        ours.fleet.missed + ours.fleet.duplicates + ours.fleet.connect_failures + len(ours.errors)
-    )
+    # Failed POSTs are not events; they are listed in the latency row's notes.
+    lost = ours.fleet.missed + ours.fleet.duplicates + ours.fleet.connect_failures
     floor_lost = floor.fleet.missed + floor.fleet.duplicates + floor.fleet.connect_failures
     delivery = Row(
         name=f"fan-out missed + duplicated deliveries, {shape}",
@@ -278,7 +279,7 @@ def rows(
         spread=f"clients missing any event: ours {ours.fleet.clients_missing_any}, "
         f"floor {floor.fleet.clients_missing_any}",
         notes=f"expected {clients} × {ours.events} deliveries (floor {clients} × {floor.events});"
-        " failed POSTs and failed connects count as lost",
+        " failed connects count as lost",
     )
     cpu = ratio_row(
         name=f"fan-out server CPU per delivered event, {shape}",

@@ -79,8 +79,10 @@ class Side:
 
 
 def run(env: BenchEnv, *, rate: float = RATE, clients: int = LIVE_CLIENTS) -> list[Row]:
-    seconds = 10.0 if env.quick else 60.0
-    window = 5.0 if env.quick else 10.0
+    # The goals are stated for PostGIS over 60 s; SpatiaLite is reported, 20 s keep make bench
+    # within its time.
+    seconds = 10.0 if env.quick else 60.0 if env.backend == "postgis" else 20.0
+    window = 5.0 if env.quick or env.backend != "postgis" else 10.0
     with contextlib.ExitStack() as stack:
         redis_url = stack.enter_context(private_redis()) if env.backend == "postgis" else None
         environ = server_environ(env, redis_url)
@@ -222,13 +224,9 @@ def rows(
     )
     latency = dataclasses.replace(latency, goal="≤ 250 ms", met=ours.p99() <= 250)
     assert ours.fleet is not None and floor.fleet is not None
-    lost = (
-        ours.not_stored
-        + ours.fleet.missed
-        + ours.fleet.duplicates
-        + ours.fleet.connect_failures
-        + (offered - len(ours.acknowledged))
-    )
+    # Only what was acknowledged can be lost; POSTs never answered or never sent (the server
+    # fell behind) show in the throughput row, whose goal they fail.
+    lost = ours.not_stored + ours.fleet.missed + ours.fleet.duplicates + ours.fleet.connect_failures
     floor_lost = floor.not_stored + floor.fleet.missed + floor.fleet.duplicates
     integrity = Row(
         name=f"comments acknowledged but not stored or not delivered live, {shape}",
@@ -243,8 +241,8 @@ def rows(
         samples=len(ours.acknowledged) * clients,
         spread=f"clients missing any: ours {ours.fleet.clients_missing_any}, "
         f"floor {floor.fleet.clients_missing_any}",
-        notes=f"stored checked against the database; unanswered POSTs count as lost; "
-        f"stored but never acknowledged: ours {ours.stored_not_acknowledged}",
+        notes=f"stored checked against the database; {len(ours.acknowledged)} acknowledged of "
+        f"{offered} offered; stored but never acknowledged: ours {ours.stored_not_acknowledged}",
     )
     return [throughput, latency, integrity]
 
