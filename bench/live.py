@@ -16,13 +16,14 @@ import contextlib
 import json
 import multiprocessing
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -66,8 +67,6 @@ def private_redis() -> Iterator[str]:
         deadline = time.monotonic() + 10
         while True:
             with contextlib.suppress(OSError):
-                import socket
-
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             if time.monotonic() > deadline:
@@ -262,7 +261,7 @@ class HttpConnection:
             body = b""
             while True:
                 size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
-                body += await self.reader.readexactly(size + 2)
+                body += (await self.reader.readexactly(size + 2))[:-2]
                 if size == 0:
                     return status, body
         body = await self.reader.readexactly(int(headers.get("content-length", "0")))
@@ -296,7 +295,6 @@ class FleetResult:
     disconnects: int
     client_cpu_share: float  # of one core, summed over the fleet's processes
     loop_lag_p99_ms: float
-    extra: dict = field(default_factory=dict)
 
 
 def _fleet_main(connection, url: str, count: int, pace_connects: int) -> None:
@@ -315,11 +313,11 @@ async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
     disconnects = 0
     loop = asyncio.get_running_loop()
 
-    async def reader(index: int, socket) -> None:
+    async def reader(index: int, client) -> None:
         nonlocal disconnects
         mine = received[index]
         try:
-            async for text in socket:
+            async for text in client:
                 now = time.monotonic()
                 key = json.loads(text)["comment"]["id"]
                 if key in mine:
@@ -339,17 +337,19 @@ async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
         nonlocal failures
         async with gate:
             try:
-                socket = await websockets.connect(
+                client = await websockets.connect(
                     url, origin=ORIGIN, max_queue=None, open_timeout=60, ping_interval=None
                 )
             except Exception:
                 failures += 1
                 return None
-            return index, socket
+            return index, client
 
     readers = []  # kept: the loop holds tasks only weakly
+    opened_indexes = []
     for opened in await asyncio.gather(*(connect(i) for i in range(count))):
         if opened:
+            opened_indexes.append(opened[0])
             sockets.append(opened[1])
             readers.append(loop.create_task(reader(*opened)))
     connection.send(("ready", len(sockets), failures))
@@ -370,13 +370,13 @@ async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
     cpu_share = (time.process_time() - cpu0) / (time.monotonic() - wall0)
     stopping = True
     tick.cancel()
-    for socket in sockets:
+    for client in sockets:
         with contextlib.suppress(Exception):
-            await socket.close()
+            await client.close()
 
     latencies, starts = array.array("d"), array.array("d")
     missed = unexpected = missing_clients = 0
-    for mine in received[: len(sockets)]:
+    for mine in (received[index] for index in opened_indexes):
         absent = len(sent.keys() - mine.keys())
         missed += absent
         missing_clients += bool(absent)

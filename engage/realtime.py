@@ -9,8 +9,8 @@ the write: the database is the source of truth and clients backfill with ``?afte
 On the receiving side each process joins a discussion's group once, whatever the number of its
 sockets (:func:`listen`): one relay task receives the event and hands the same text to every
 local socket's outbox. Joining the group per socket made the channel layer deserialise the
-event, start a task and run Channels' dispatch once per socket and event; with 1000 sockets
-that, not the sockets, was most of a worker's time (bench/fanout.py).
+event, start a task and run Channels' dispatch once per socket and event: with 1000 sockets
+that was about half of a worker's CPU per delivered event (bench/fanout.py, README).
 """
 
 from __future__ import annotations
@@ -80,13 +80,18 @@ class _Audience:
             self.ready.set_exception(exc)
             raise
         self.ready.set_result(None)
-        while True:
-            message = await self.layer.receive(self.channel)
-            if message.get("type") != MESSAGE_TYPE:
-                continue
-            text = message["text"]
-            for deliver in list(self.members):
-                deliver(text)
+        try:
+            while True:
+                message = await self.layer.receive(self.channel)
+                if message.get("type") != MESSAGE_TYPE:
+                    continue
+                text = message["text"]
+                for deliver in list(self.members):
+                    deliver(text)
+        except Exception:
+            # Its sockets get nothing more; the next socket to connect starts a new relay.
+            logger.exception("live relay for %s stopped", self.group)
+            raise
 
     async def close(self) -> None:
         self.relay.cancel()
