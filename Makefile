@@ -8,7 +8,7 @@ WORKERS ?= 1
 SECRET_KEY ?= $(shell test -f .local-secret-key || /usr/bin/python3 -c "import secrets; print(secrets.token_urlsafe(50))" > .local-secret-key; cat .local-secret-key)
 export SECRET_KEY
 
-.PHONY: run test pytest setup setup-browser migrate demo static serve lint format messages clean bench
+.PHONY: run test pytest setup setup-browser migrate demo static serve lint format messages clean bench soak
 
 setup:
 	@./scripts/setup.sh
@@ -67,6 +67,12 @@ bench: setup $(VENV)/.bench-installed
 $(VENV)/.bench-installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[test,bench]"
 	touch $@
+
+# The load test: 1000 WebSocket clients and steady posting for 5 minutes on 2 workers,
+# PostGIS + a private Redis it starts itself (README, "Load test").
+soak: setup
+	@test -n "$(DATABASE_URL)" || { echo "make soak needs DATABASE_URL=postgis://…" >&2; exit 2; }
+	$(PY) bench/soak.py --database-url "$(DATABASE_URL)" $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,45 +1,100 @@
-"""The floor for fan-out: the same server (uvicorn) with no Django, no database and no channel
-layer. ``POST /post`` writes its body to every open WebSocket of this process and answers 201.
-Run: ``uvicorn bench.floor_app:app``."""
+"""The posting floor: the smallest Django + Channels program that does what a comment POST
+does for its live readers. ``POST /post/<discussion>/`` inserts one row into the comments
+table and, on commit, publishes it once on the same channel layer; ``WS /ws/<discussion>/``
+joins the discussion's group and writes each event's text as it is. No middleware, no
+validation, no rate limits, no ninja, no land-use lookup: what remains is Django's request
+path, the ORM insert, the channel layer and the socket.
+
+Run with the same settings and environment as our server (database, ``REDIS_URL``):
+``uvicorn bench.floor_app:application --workers 2``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 
-sockets: set = set()
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from asgiref.sync import async_to_sync  # noqa: E402
+from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from channels.layers import get_channel_layer  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from engage.models import Comment  # noqa: E402
+
+# The floor is "Django with nothing of ours": same settings (database, pool, channel layer),
+# none of our middleware or URLs. Changing settings at run time is acceptable in a benchmark.
+settings.MIDDLEWARE = []
+settings.ROOT_URLCONF = __name__
+
+EVENT = "floor.event"
 
 
-async def app(scope, receive, send):
-    if scope["type"] == "websocket":
-        await receive()  # websocket.connect
-        await send({"type": "websocket.accept"})
-        sockets.add(send)
-        try:
-            while (await receive())["type"] != "websocket.disconnect":
-                pass
-        finally:
-            sockets.discard(send)
-    elif scope["type"] == "http":
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        if scope["path"] == "/healthz":
-            await send({"type": "http.response.start", "status": 200, "headers": []})
-            await send({"type": "http.response.body", "body": b"ok"})
+def post(request: HttpRequest, discussion: int) -> JsonResponse:
+    data = json.loads(request.body)
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            discussion_id=discussion,
+            body=data["body"],
+            display_name=data.get("display_name") or "",
+            status=Comment.Status.PUBLISHED,
+        )
+        text = json.dumps(
+            {
+                "type": "comment.created",
+                "discussion": discussion,
+                "comment": {
+                    "id": comment.pk,
+                    "body": comment.body,
+                    "display_name": comment.display_name,
+                    "created_at": comment.created_at.isoformat(),
+                },
+            }
+        )
+        transaction.on_commit(
+            lambda: async_to_sync(get_channel_layer().group_send)(
+                f"discussion-{discussion}", {"type": EVENT, "text": text}
+            )
+        )
+    return JsonResponse({"id": comment.pk}, status=201)
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+class FloorConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.group = f"discussion-{self.scope['url_route']['kwargs']['discussion']}"
+        await self.accept()
+        await self.channel_layer.group_add(self.group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def dispatch(self, message: dict) -> None:
+        # The same lean path as ours: no database cleanup hop for an event that needs none.
+        if message["type"] == EVENT:
+            await self.send(text_data=message["text"])
             return
-        text = json.dumps({"type": "comment.created", "comment": json.loads(body)})
-        for socket_send in list(sockets):
-            await socket_send({"type": "websocket.send", "text": text})
-        await send({"type": "http.response.start", "status": 201, "headers": []})
-        await send({"type": "http.response.body", "body": b"{}"})
-    elif scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await super().dispatch(message)
+
+
+urlpatterns = [path("post/<int:discussion>/", post), path("healthz", healthz)]
+
+application = ProtocolTypeRouter(
+    {
+        "http": ASGIHandler(),
+        "websocket": URLRouter([path("ws/<int:discussion>/", FloorConsumer.as_asgi())]),
+    }
+)

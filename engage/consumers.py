@@ -1,35 +1,44 @@
 """``WS /ws/discussions/<id>/``: live events for one discussion, receive-only.
 
-``connect`` checks through a selector that the discussion exists and is published, then joins
-the group ``discussion-<id>`` before accepting (so a page that backfills on open misses
-nothing); otherwise the socket is accepted and closed at once with 4404 (a close code the
-browser can read, unlike a refused handshake). While the channel layer (Redis) is down, new
-and open sockets are closed with 4503 (``engage.livehealth``). Clients send nothing: any
-frame closes the socket with 4400 (4009 when larger than ``MAX_FRAME``). Events arrive already
-serialised (once, in ``engage.realtime``) and are written as they are.
+``connect`` checks through a selector that the discussion exists and is published, then starts
+listening to it before accepting (so a page that backfills on open misses nothing); otherwise
+the socket is accepted and closed at once with 4404 (a close code the browser can read, unlike
+a refused handshake). While the channel layer (Redis) is down, new and open sockets are closed
+with 4503 (``engage.livehealth``). Clients send nothing: any frame closes the socket with 4400
+(4009 when larger than ``MAX_FRAME``).
+
+Events do not come through this consumer's channel: the process listens to the discussion
+once (``engage.realtime.listen``) and puts each event's text, serialised once, in this
+socket's outbox; a writer task per socket sends it. A socket whose reader is so slow that
+``OUTBOX_LIMIT`` events wait is closed with 1013 ("try again later"): its page reconnects and
+backfills, and the process does not hold an unbounded queue for it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from engage import livehealth, selectors
+from engage import livehealth, realtime, selectors
 from engage.livehealth import CLOSE_LIVE_UNAVAILABLE
-from engage.realtime import MESSAGE_TYPE, group_name
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNKNOWN_DISCUSSION = 4404
 CLOSE_CLIENT_MESSAGE = 4400
 CLOSE_TOO_BIG = 4009
+CLOSE_TOO_SLOW = 1013
 MAX_FRAME = 4096
+OUTBOX_LIMIT = 500
 
 
 class DiscussionConsumer(AsyncWebsocketConsumer):
-    group: str | None = None
+    discussion_id: int | None = None
+    writer: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -50,11 +59,13 @@ class DiscussionConsumer(AsyncWebsocketConsumer):
         )
         layer_ok = live and await livehealth.ready()
         if layer_ok:
-            self.group = group_name(discussion_id)
+            self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+            self.discussion_id = discussion_id
             try:
-                await self.channel_layer.group_add(self.group, self.channel_name)
+                await realtime.listen(discussion_id=discussion_id, deliver=self.deliver)
             except Exception:
-                logger.warning("live updates unavailable: group_add failed", exc_info=True)
+                logger.warning("live updates unavailable: could not listen", exc_info=True)
+                self.discussion_id = None
                 layer_ok = False
         await self.accept()
         if not live:
@@ -62,27 +73,47 @@ class DiscussionConsumer(AsyncWebsocketConsumer):
         elif not layer_ok:
             await self.close(code=CLOSE_LIVE_UNAVAILABLE)
         else:
+            self.writer = asyncio.create_task(self.write_events())
             livehealth.watch(self)
 
     async def disconnect(self, code: int) -> None:
         livehealth.unwatch(self)
-        if self.group:
-            try:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-            except Exception:  # Redis down: its subscription went with it
-                logger.info("group_discard failed; channel layer unavailable", exc_info=True)
+        await self.stop_listening()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         size = len(text_data or "") + len(bytes_data or b"")
+        await self.stop_listening()
         await self.close(code=CLOSE_TOO_BIG if size > MAX_FRAME else CLOSE_CLIENT_MESSAGE)
 
-    async def dispatch(self, message: dict) -> None:
-        # Live events never touch the database: skip Channels' per-message
-        # aclose_old_connections() hop to a thread (shared PERF notes: ~2.7x less CPU).
-        if message["type"] == MESSAGE_TYPE:
-            await self.engage_event(message)
-            return
-        await super().dispatch(message)
+    def deliver(self, text: str) -> None:
+        """Called by the relay for every event: queue it, never wait."""
+        try:
+            self.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            if self.writer is not None:
+                self.writer.cancel()
+                self.writer = None
+                asyncio.get_running_loop().create_task(self.close_too_slow())
 
-    async def engage_event(self, event: dict) -> None:
-        await self.send(text_data=event["text"])
+    async def write_events(self) -> None:
+        try:
+            while True:
+                await self.send(text_data=await self.outbox.get())
+        except Exception:  # the socket went away; disconnect() stops listening
+            return
+
+    async def close_too_slow(self) -> None:
+        await self.stop_listening()
+        with contextlib.suppress(Exception):
+            await self.close(code=CLOSE_TOO_SLOW)
+
+    async def stop_listening(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+            self.writer = None
+        if self.discussion_id is not None:
+            discussion_id, self.discussion_id = self.discussion_id, None
+            try:
+                await realtime.stop_listening(discussion_id=discussion_id, deliver=self.deliver)
+            except Exception:  # Redis down: the relay's subscription went with it
+                logger.info("stop listening failed; channel layer unavailable", exc_info=True)

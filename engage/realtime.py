@@ -2,13 +2,21 @@
 
 A service calls :func:`broadcast_on_commit` inside its transaction. The event is sent only
 after the transaction commits (never for a rollback), serialised once, to the group of the
-discussion; every consumer in the group writes the same text to its socket. A failure to send
-(Redis down, a full channel) is logged and never undoes or fails the write: the database is the
-source of truth and clients backfill with ``?after=`` (docs/realtime.md).
+discussion. A failure to send (Redis down, a full channel) is logged and never undoes or fails
+the write: the database is the source of truth and clients backfill with ``?after=``
+(docs/realtime.md).
+
+On the receiving side each process joins a discussion's group once, whatever the number of its
+sockets (:func:`listen`): one relay task receives the event and hands the same text to every
+local socket's outbox. Joining the group per socket made the channel layer deserialise the
+event, start a task and run Channels' dispatch once per socket and event: with 1000 sockets
+that was about half of a worker's CPU per delivered event (bench/fanout.py, README).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -47,3 +55,78 @@ def broadcast_on_commit(*, discussion_id: int, build: Callable[[], dict]) -> Non
             )
 
     transaction.on_commit(send)
+
+
+Deliver = Callable[[str], None]
+
+
+class _Audience:
+    """The sockets of one discussion in one process (and event loop), and the relay task that
+    receives the discussion's events once and hands them to each."""
+
+    def __init__(self, group: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.group, self.loop = group, loop
+        self.layer = get_channel_layer()
+        self.members: set[Deliver] = set()
+        self.channel: str | None = None
+        self.ready: asyncio.Future[None] = loop.create_future()
+        self.relay = loop.create_task(self._relay())
+
+    async def _relay(self) -> None:
+        try:
+            self.channel = await self.layer.new_channel()
+            await self.layer.group_add(self.group, self.channel)
+        except Exception as exc:
+            self.ready.set_exception(exc)
+            raise
+        self.ready.set_result(None)
+        try:
+            while True:
+                message = await self.layer.receive(self.channel)
+                if message.get("type") != MESSAGE_TYPE:
+                    continue
+                text = message["text"]
+                for deliver in list(self.members):
+                    deliver(text)
+        except Exception:
+            # Its sockets get nothing more; the next socket to connect starts a new relay.
+            logger.exception("live relay for %s stopped", self.group)
+            raise
+
+    async def close(self) -> None:
+        self.relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.relay
+        if self.channel is not None:
+            await self.layer.group_discard(self.group, self.channel)
+
+
+# Keyed by event loop too: each test runs its own loop, a server process has one.
+_audiences: dict[tuple[int, str], _Audience] = {}
+
+
+async def listen(*, discussion_id: int, deliver: Deliver) -> None:
+    """Call ``deliver(text)`` with every event of the discussion until :func:`stop_listening`.
+    ``deliver`` runs inside the relay: it must not block (queue the text and return)."""
+    loop = asyncio.get_running_loop()
+    key = (id(loop), group_name(discussion_id))
+    audience = _audiences.get(key)
+    if audience is None or audience.loop is not loop or audience.relay.done():
+        audience = _audiences[key] = _Audience(group_name(discussion_id), loop)
+    audience.members.add(deliver)
+    try:
+        await asyncio.shield(audience.ready)
+    except BaseException:
+        await stop_listening(discussion_id=discussion_id, deliver=deliver)
+        raise
+
+
+async def stop_listening(*, discussion_id: int, deliver: Deliver) -> None:
+    key = (id(asyncio.get_running_loop()), group_name(discussion_id))
+    audience = _audiences.get(key)
+    if audience is None:
+        return
+    audience.members.discard(deliver)
+    if not audience.members:
+        del _audiences[key]
+        await audience.close()

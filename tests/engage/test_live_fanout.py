@@ -1,0 +1,117 @@
+"""How one process hands a discussion's events to its sockets: it joins the discussion's group
+once, every local socket gets each event once and in order, a socket that leaves gets nothing
+more, and a socket whose reader cannot keep up is closed (1013) without holding up the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from config.asgi import application
+from engage import consumers, realtime
+from tests.engage.conftest import LOCAL_ORIGIN, open_discussion
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("release_thread_connections"),
+]
+
+
+async def connect(discussion_id: int, query: str = "") -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(
+        application, f"/ws/discussions/{discussion_id}/{query}", headers=LOCAL_ORIGIN
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def send(discussion_id: int, number: int) -> None:
+    await sync_to_async(realtime.send_event)(
+        discussion_id=discussion_id, event={"type": "test.event", "number": number}
+    )
+
+
+def audience(discussion_id: int) -> realtime._Audience | None:
+    return realtime._audiences.get(
+        (id(asyncio.get_running_loop()), realtime.group_name(discussion_id))
+    )
+
+
+async def test_the_sockets_of_a_discussion_share_one_relay_and_each_gets_every_event_in_order():
+    discussion = await sync_to_async(open_discussion)()
+    sockets = [await connect(discussion.pk) for _ in range(3)]
+    relay = audience(discussion.pk)
+    assert relay is not None and len(relay.members) == 3
+    for number in range(5):
+        await send(discussion.pk, number)
+    for socket in sockets:
+        received = [json.loads(await socket.receive_from(timeout=5))["number"] for _ in range(5)]
+        assert received == [0, 1, 2, 3, 4]
+        assert await socket.receive_nothing(timeout=0.1)
+        await socket.disconnect()
+    assert audience(discussion.pk) is None
+
+
+async def test_a_socket_that_left_gets_nothing_more_and_the_others_still_do():
+    discussion = await sync_to_async(open_discussion)()
+    leaving, staying = await connect(discussion.pk), await connect(discussion.pk)
+    await leaving.disconnect()
+    await send(discussion.pk, 1)
+    assert json.loads(await staying.receive_from(timeout=5))["number"] == 1
+    relay = audience(discussion.pk)
+    assert relay is not None and len(relay.members) == 1
+    await staying.disconnect()
+
+
+async def test_a_socket_for_an_unknown_discussion_never_joins_a_relay():
+    communicator = WebsocketCommunicator(
+        application, "/ws/discussions/999999/", headers=LOCAL_ORIGIN
+    )
+    await communicator.connect()
+    assert (await communicator.receive_output(timeout=5))["code"] == 4404
+    assert audience(999999) is None
+
+
+async def test_a_socket_whose_reader_falls_behind_is_closed_with_1013(monkeypatch):
+    monkeypatch.setattr(consumers, "OUTBOX_LIMIT", 3)
+    never = asyncio.Event()
+
+    async def stuck_send(self, text_data=None, bytes_data=None, close=False):
+        await never.wait()  # a client that stopped reading: its writes never complete
+
+    monkeypatch.setattr(consumers.DiscussionConsumer, "send", stuck_send)
+    discussion = await sync_to_async(open_discussion)()
+    slow = await connect(discussion.pk)
+    for number in range(5):  # one in flight, three queued, the fifth overflows
+        await send(discussion.pk, number)
+    assert await slow.receive_output(timeout=5) == {
+        "type": "websocket.close",
+        "code": consumers.CLOSE_TOO_SLOW,
+    }
+    assert audience(discussion.pk) is None
+
+
+async def test_one_slow_socket_does_not_delay_the_others(monkeypatch):
+    never = asyncio.Event()
+    original = consumers.DiscussionConsumer.send
+
+    async def slow_socket_is_stuck(self, text_data=None, bytes_data=None, close=False):
+        if self.scope["query_string"] == b"slow":
+            await never.wait()
+        await original(self, text_data=text_data, bytes_data=bytes_data, close=close)
+
+    monkeypatch.setattr(consumers.DiscussionConsumer, "send", slow_socket_is_stuck)
+    discussion = await sync_to_async(open_discussion)()
+    slow, fast = await connect(discussion.pk, "?slow"), await connect(discussion.pk)
+    for number in range(3):
+        await send(discussion.pk, number)
+    received = [json.loads(await fast.receive_from(timeout=5))["number"] for _ in range(3)]
+    assert received == [0, 1, 2]
+    assert await slow.receive_nothing(timeout=0.1)
+    await fast.disconnect()
+    await slow.disconnect()
