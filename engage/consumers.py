@@ -85,15 +85,22 @@ class DiscussionConsumer(AsyncWebsocketConsumer):
         await self.stop_listening()
         await self.close(code=CLOSE_TOO_BIG if size > MAX_FRAME else CLOSE_CLIENT_MESSAGE)
 
-    def deliver(self, text: str) -> None:
-        """Called by the relay for every event: queue it, never wait."""
+    def deliver(self, text: str | None) -> None:
+        """Called by the relay for every event: queue it, never wait. ``None``: the relay
+        stopped, so nothing more would come; close and let the page reconnect and backfill."""
+        if text is None:
+            self.close_soon(CLOSE_LIVE_UNAVAILABLE)
+            return
         try:
             self.outbox.put_nowait(text)
         except asyncio.QueueFull:
-            if self.writer is not None:
-                self.writer.cancel()
-                self.writer = None
-                asyncio.get_running_loop().create_task(self.close_too_slow())
+            self.close_soon(CLOSE_TOO_SLOW)
+
+    def close_soon(self, code: int) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+            self.writer = None
+            asyncio.get_running_loop().create_task(self.close_after_stopping(code))
 
     async def write_events(self) -> None:
         try:
@@ -102,10 +109,10 @@ class DiscussionConsumer(AsyncWebsocketConsumer):
         except Exception:  # the socket went away; disconnect() stops listening
             return
 
-    async def close_too_slow(self) -> None:
+    async def close_after_stopping(self, code: int) -> None:
         await self.stop_listening()
         with contextlib.suppress(Exception):
-            await self.close(code=CLOSE_TOO_SLOW)
+            await self.close(code=code)
 
     async def stop_listening(self) -> None:
         if self.writer is not None:

@@ -57,7 +57,8 @@ def broadcast_on_commit(*, discussion_id: int, build: Callable[[], dict]) -> Non
     transaction.on_commit(send)
 
 
-Deliver = Callable[[str], None]
+# Called with each event's text, or with None once when the relay has stopped.
+Deliver = Callable[[str | None], None]
 
 
 class _Audience:
@@ -89,8 +90,11 @@ class _Audience:
                 for deliver in list(self.members):
                     deliver(text)
         except Exception:
-            # Its sockets get nothing more; the next socket to connect starts a new relay.
+            # Its sockets would get nothing more: tell each (``deliver(None)``) so it closes
+            # and its page reconnects, backfills and starts a new relay.
             logger.exception("live relay for %s stopped", self.group)
+            for deliver in list(self.members):
+                deliver(None)
             raise
 
     async def close(self) -> None:
@@ -106,8 +110,9 @@ _audiences: dict[tuple[int, str], _Audience] = {}
 
 
 async def listen(*, discussion_id: int, deliver: Deliver) -> None:
-    """Call ``deliver(text)`` with every event of the discussion until :func:`stop_listening`.
-    ``deliver`` runs inside the relay: it must not block (queue the text and return)."""
+    """Call ``deliver(text)`` with every event of the discussion until :func:`stop_listening`,
+    or ``deliver(None)`` if the relay stops. ``deliver`` runs inside the relay: it must not
+    block (queue the text and return)."""
     loop = asyncio.get_running_loop()
     key = (id(loop), group_name(discussion_id))
     audience = _audiences.get(key)

@@ -1,6 +1,7 @@
 """How one process hands a discussion's events to its sockets: it joins the discussion's group
 once, every local socket gets each event once and in order, a socket that leaves gets nothing
-more, and a socket whose reader cannot keep up is closed (1013) without holding up the rest."""
+more, a socket whose reader cannot keep up is closed (1013) without holding up the rest, and
+sockets whose relay stops are closed (4503) so their pages reconnect."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
@@ -115,3 +117,22 @@ async def test_one_slow_socket_does_not_delay_the_others(monkeypatch):
     assert await slow.receive_nothing(timeout=0.1)
     await fast.disconnect()
     await slow.disconnect()
+
+
+async def test_sockets_are_closed_with_4503_when_their_relay_stops_so_pages_reconnect():
+    discussion = await sync_to_async(open_discussion)()
+    sockets = [await connect(discussion.pk) for _ in range(2)]
+    # A message the relay cannot read stops it, as any failure inside it would.
+    await get_channel_layer().group_send(
+        realtime.group_name(discussion.pk), {"type": realtime.MESSAGE_TYPE}
+    )
+    for socket in sockets:
+        assert await socket.receive_output(timeout=5) == {
+            "type": "websocket.close",
+            "code": consumers.CLOSE_LIVE_UNAVAILABLE,
+        }
+    assert audience(discussion.pk) is None
+    again = await connect(discussion.pk)
+    await send(discussion.pk, 7)
+    assert json.loads(await again.receive_from(timeout=5))["number"] == 7
+    await again.disconnect()
