@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import BenchEnv, Row, percentile, ratio_row  # noqa: E402
+from bench.harness import BenchEnv, Row, percentile, ratio_row, zero_goal_row  # noqa: E402
 from bench.live import (  # noqa: E402
     Fleet,
     FleetResult,
@@ -265,16 +265,14 @@ def rows(
     # Failed POSTs are not events; they are listed in the latency row's notes.
     lost = ours.fleet.missed + ours.fleet.duplicates + ours.fleet.connect_failures
     floor_lost = floor.fleet.missed + floor.fleet.duplicates + floor.fleet.connect_failures
-    delivery = Row(
+    delivery = zero_goal_row(
         name=f"fan-out missed + duplicated deliveries, {shape}",
-        backend=env.backend,
+        env=env,
         value=lost,
         unit="deliveries",
         reference="bare websockets broadcast",
         reference_value=floor_lost,
-        ratio=0.0 if lost == 0 else float(lost) / max(floor_lost, 1),
         goal="0 per client",
-        met=lost == 0,
         samples=clients,
         spread=f"clients missing any event: ours {ours.fleet.clients_missing_any}, "
         f"floor {floor.fleet.clients_missing_any}",

@@ -112,6 +112,37 @@ def ratio_row(
     )
 
 
+def zero_goal_row(
+    *,
+    name: str,
+    env: BenchEnv,
+    value: float,
+    unit: str,
+    reference: str,
+    reference_value: float,
+    goal: str,
+    samples: int,
+    spread: str,
+    notes: str = "",
+) -> Row:
+    """A row whose goal is "none at all" (lost, missed or duplicated events): met only at 0;
+    the ratio is against the floor's count (at least 1, so a clean floor still divides)."""
+    return Row(
+        name=name,
+        backend=env.backend,
+        value=value,
+        unit=unit,
+        reference=reference,
+        reference_value=reference_value,
+        ratio=0.0 if value == 0 else float(value) / max(reference_value, 1),
+        goal=goal,
+        met=value == 0,
+        samples=samples,
+        spread=spread,
+        notes=notes,
+    )
+
+
 def timed_ms(function: Callable[[], object]) -> float:
     import time
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import BenchEnv, Row, percentile, ratio_row  # noqa: E402
+from bench.harness import BenchEnv, Row, percentile, ratio_row, zero_goal_row  # noqa: E402
 from bench.live import (  # noqa: E402
     Fleet,
     FleetResult,
@@ -228,16 +228,14 @@ def rows(
     # fell behind) show in the throughput row, whose goal they fail.
     lost = ours.not_stored + ours.fleet.missed + ours.fleet.duplicates + ours.fleet.connect_failures
     floor_lost = floor.not_stored + floor.fleet.missed + floor.fleet.duplicates
-    integrity = Row(
+    integrity = zero_goal_row(
         name=f"comments acknowledged but not stored or not delivered live, {shape}",
-        backend=env.backend,
+        env=env,
         value=lost,
         unit="comments or deliveries",
         reference="minimal insert + publish view",
         reference_value=floor_lost,
-        ratio=0.0 if lost == 0 else float(lost) / max(floor_lost, 1),
         goal="0",
-        met=lost == 0,
         samples=len(ours.acknowledged) * clients,
         spread=f"clients missing any: ours {ours.fleet.clients_missing_any}, "
         f"floor {floor.fleet.clients_missing_any}",
