@@ -85,11 +85,12 @@ class DiscussionConsumer(AsyncWebsocketConsumer):
         await self.stop_listening()
         await self.close(code=CLOSE_TOO_BIG if size > MAX_FRAME else CLOSE_CLIENT_MESSAGE)
 
-    def deliver(self, text: str | None) -> None:
-        """Called by the relay for every event: queue it, never wait. ``None``: the relay
-        stopped, so nothing more would come; close and let the page reconnect and backfill."""
-        if text is None:
-            self.close_soon(CLOSE_LIVE_UNAVAILABLE)
+    def deliver(self, text: str | int) -> None:
+        """Called by the relay for every event: queue it, never wait. A close code instead of
+        text: nothing more will come (4503: the relay stopped, the page reconnects and
+        backfills; 4404: the discussion is no longer public)."""
+        if isinstance(text, int):
+            self.close_soon(text)
             return
         try:
             self.outbox.put_nowait(text)

@@ -27,7 +27,11 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-MESSAGE_TYPE = "engage.event"  # handled by DiscussionConsumer.engage_event
+MESSAGE_TYPE = "engage.event"  # an event's text, for every socket of the discussion
+WITHDRAWN_TYPE = "engage.withdrawn"  # the discussion is no longer public: close its sockets
+# Close codes a relay hands its sockets instead of text (engage.consumers reads them).
+CLOSE_WITHDRAWN = 4404
+CLOSE_RELAY_STOPPED = 4503
 
 
 def group_name(discussion_id: int) -> str:
@@ -57,8 +61,25 @@ def broadcast_on_commit(*, discussion_id: int, build: Callable[[], dict]) -> Non
     transaction.on_commit(send)
 
 
-# Called with each event's text, or with None once when the relay has stopped.
-Deliver = Callable[[str | None], None]
+def withdraw_on_commit(*, discussion_id: int) -> None:
+    """After the current transaction commits, close every open socket of the discussion (in
+    every process) with 4404, as a new one would be: its page was unpublished, made private
+    or moved out of sight. A failure is logged: no new event can reach a discussion that is
+    no longer public, since posting to it is refused."""
+
+    def send() -> None:
+        try:
+            async_to_sync(get_channel_layer().group_send)(
+                group_name(discussion_id), {"type": WITHDRAWN_TYPE}
+            )
+        except Exception:
+            logger.exception("sockets of withdrawn discussion %s not told", discussion_id)
+
+    transaction.on_commit(send)
+
+
+# Called with each event's text, or once with a close code when no more will come.
+Deliver = Callable[[str | int], None]
 
 
 class _Audience:
@@ -84,17 +105,21 @@ class _Audience:
         try:
             while True:
                 message = await self.layer.receive(self.channel)
+                if message.get("type") == WITHDRAWN_TYPE:
+                    for deliver in list(self.members):
+                        deliver(CLOSE_WITHDRAWN)
+                    continue
                 if message.get("type") != MESSAGE_TYPE:
                     continue
                 text = message["text"]
                 for deliver in list(self.members):
                     deliver(text)
         except Exception:
-            # Its sockets would get nothing more: tell each (``deliver(None)``) so it closes
+            # Its sockets would get nothing more: tell each so it closes
             # and its page reconnects, backfills and starts a new relay.
             logger.exception("live relay for %s stopped", self.group)
             for deliver in list(self.members):
-                deliver(None)
+                deliver(CLOSE_RELAY_STOPPED)
             raise
 
     async def close(self) -> None:
@@ -111,8 +136,9 @@ _audiences: dict[tuple[int, str], _Audience] = {}
 
 async def listen(*, discussion_id: int, deliver: Deliver) -> None:
     """Call ``deliver(text)`` with every event of the discussion until :func:`stop_listening`,
-    or ``deliver(None)`` if the relay stops. ``deliver`` runs inside the relay: it must not
-    block (queue the text and return)."""
+    or ``deliver(close_code)`` once when no more will come (the relay stopped: 4503; the
+    discussion was withdrawn: 4404). ``deliver`` runs inside the relay: it must not block
+    (queue the text and return)."""
     loop = asyncio.get_running_loop()
     key = (id(loop), group_name(discussion_id))
     audience = _audiences.get(key)

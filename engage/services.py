@@ -36,7 +36,7 @@ from engage.models import (
     ModerationLogEntry,
     Reaction,
 )
-from engage.realtime import broadcast_on_commit
+from engage.realtime import broadcast_on_commit, withdraw_on_commit
 from engage.rules import Participant, edit_token_hash
 from engage.schemas import comment_out
 from engage.validation import (
@@ -271,10 +271,15 @@ def discussion_update(
 def discussion_set_publication(
     *, discussion: Discussion, published: bool, page_url: str = ""
 ) -> Discussion:
-    """Called by the CMS when the page that shows the discussion is published or unpublished."""
+    """Called by the CMS when the page that shows the discussion is published or unpublished
+    (or made private, or moved out of sight): open live threads of a withdrawn discussion are
+    closed, as a new connection would be refused."""
+    withdrawn = discussion.is_published and not published
     discussion.is_published = published
     discussion.page_url = page_url if published else discussion.page_url
     discussion.save(update_fields=["is_published", "page_url", "updated_at"])
+    if withdrawn:
+        withdraw_on_commit(discussion_id=discussion.pk)
     return discussion
 
 

@@ -161,3 +161,43 @@ async def test_the_live_thread_of_a_topic_moved_into_a_private_section_is_refuse
     connected, _ = await communicator.connect()
     assert connected
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4404}
+
+
+async def open_thread(discussion_id: int) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(
+        application, f"/ws/discussions/{discussion_id}/", headers=LOCAL_ORIGIN
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    assert await communicator.receive_nothing(timeout=0.2)
+    return communicator
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("release_thread_connections")
+async def test_a_thread_already_open_is_closed_with_4404_when_its_topic_is_made_private(topic):
+    readers = [await open_thread(topic.discussion_id) for _ in range(2)]
+    await sync_to_async(restrict)(topic)
+    for reader in readers:
+        assert await reader.receive_output(timeout=5) == {"type": "websocket.close", "code": 4404}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("release_thread_connections")
+async def test_a_thread_already_open_is_closed_with_4404_when_its_topic_is_unpublished(topic):
+    reader = await open_thread(topic.discussion_id)
+    await sync_to_async(lambda: PlanningTopicPage.objects.get(pk=topic.pk).unpublish())()
+    assert await reader.receive_output(timeout=5) == {"type": "websocket.close", "code": 4404}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("release_thread_connections")
+async def test_a_thread_stays_open_when_its_topic_is_published_again(topic):
+    reader = await open_thread(topic.discussion_id)
+    await sync_to_async(lambda: publish_again(topic))()
+    assert await reader.receive_nothing(timeout=0.5)
+    await reader.disconnect()
+
+
+def publish_again(topic: PlanningTopicPage) -> None:
+    PlanningTopicPage.objects.get(pk=topic.pk).save_revision().publish()
