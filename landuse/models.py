@@ -108,8 +108,9 @@ class GeneralisedFeature(models.Model):
     """
 
     layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="generalised_features")
+    # SET_NULL as on ``Feature``: a deleted category leaves its area drawn, uncategorised.
     category = models.ForeignKey(
-        Category, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # The largest zoom this copy is drawn at (see ``landuse.sql.zoom_band``).
     max_zoom = models.PositiveSmallIntegerField()

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('max_zoom', models.PositiveSmallIntegerField()),
                 ('geometry', django.contrib.gis.db.models.fields.GeometryField(srid=4326)),
-                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='landuse.category')),
+                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='landuse.category')),
                 ('layer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='generalised_features', to='landuse.layer')),
             ],
             options={
