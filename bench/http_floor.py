@@ -41,11 +41,17 @@ async def _query(text: str, params: list) -> list[tuple]:
     return _state["sqlite"].execute(sql.qmark(text), params).fetchall()
 
 
-async def _layer_id(slug: str) -> int | None:
+async def _layer(slug: str) -> tuple[int, bool]:
+    """The layer's id and whether it is generalised (read once, as ours reads the row)."""
     layers = _state.get("layers")
     if layers is None:
-        layers = _state["layers"] = dict(await _query("SELECT slug, id FROM landuse_layer", []))
-    return layers.get(slug)
+        rows = await _query("SELECT slug, id, generalised FROM landuse_layer", [])
+        layers = _state["layers"] = {slug: (pk, bool(flag)) for slug, pk, flag in rows}
+    return layers[slug]
+
+
+async def _layer_id(slug: str) -> int:
+    return (await _layer(slug))[0]
 
 
 async def _tile(slug: str, z: int, x: int, y: int) -> bytes:
@@ -71,8 +77,9 @@ async def _body(path: str, query: dict) -> tuple[bytes, bytes]:
         return cache[path], b"application/vnd.mapbox-vector-tile"
     if parts[0] == "geojson":
         zoom = int(query["zoom"][0])
-        text = sql.geojson_sql(postgis=POSTGIS, zoom=zoom, bbox=False)
-        [(body,)] = await _query(text, [await _layer_id(parts[1])])
+        layer, generalised = await _layer(parts[1])
+        text = sql.geojson_sql(postgis=POSTGIS, zoom=zoom, bbox=False, generalised=generalised)
+        [(body,)] = await _query(text, [layer])
         return body.encode(), b"application/geo+json"
     if parts[0] == "lookup":
         lon, lat = float(query["lon"][0]), float(query["lat"][0])

@@ -105,6 +105,11 @@ def etag_for(*, slug: str, pk: int, version: int, parts: tuple) -> str:
     return quote_etag(f"{slug}-v{version}-{digest}")
 
 
+def body_cache_key(content_type: str, etag: str) -> str:
+    """Shared with the lean route (``landuse.fastpath``), which answers the same requests."""
+    return f"landuse:{content_type}:{etag}"
+
+
 def layer_response(
     request: HttpRequest,
     *,
@@ -119,7 +124,7 @@ def layer_response(
     if not_modified(request, etag, layer.imported_at):
         response = HttpResponse(status=304)
     else:
-        cache_key = f"landuse:{content_type}:{etag}"
+        cache_key = body_cache_key(content_type, etag)
         body = cache.get(cache_key)
         if body is None:
             body = build()

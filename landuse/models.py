@@ -42,6 +42,10 @@ class Layer(models.Model):
     )
     # SHA-256 of the last imported file, so the demo loader can skip an unchanged file.
     source_checksum = models.CharField(max_length=64, blank=True, editable=False)
+    # Set by the import when the layer holds polygons only: its features were then also
+    # dissolved per category into ``GeneralisedFeature`` rows, served at zooms up to
+    # ``GENERALISED_MAX_ZOOM`` instead of one feature per block.
+    generalised = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["display_order", "title"]
@@ -92,3 +96,28 @@ class Feature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.layer.slug} #{self.pk}"
+
+
+class GeneralisedFeature(models.Model):
+    """A cartographic generalisation made at import time: all of a layer's features of one
+    category dissolved into one (Multi)Polygon and simplified for one zoom band.
+
+    At city zoom 4,032 zoning blocks become a few dozen zone classes: the GeoJSON body drops
+    from 1.2 MB to a fraction of it while the map looks the same (a block's outline is under a
+    pixel wide there). Rebuilt by every import; never edited.
+    """
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="generalised_features")
+    # SET_NULL as on ``Feature``: a deleted category leaves its area drawn, uncategorised.
+    category = models.ForeignKey(
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The largest zoom this copy is drawn at (see ``landuse.sql.zoom_band``).
+    max_zoom = models.PositiveSmallIntegerField()
+    geometry = models.GeometryField(srid=4326, spatial_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["layer", "max_zoom"])]
+
+    def __str__(self) -> str:
+        return f"{self.layer.slug} z≤{self.max_zoom} #{self.pk}"

@@ -96,10 +96,14 @@ def layer_features_geojson(
     """The layer's features as an RFC 7946 FeatureCollection, built by the database.
 
     Geometries were oriented counter-clockwise and made valid at import, so the database only
-    serialises them. Properties: the category code, label and colour.
+    serialises them. Properties: the category code, label and colour. A generalised layer
+    (polygons only) answers up to ``sql.GENERALISED_MAX_ZOOM`` with one dissolved feature per
+    category, without ids, instead of one feature per block.
     """
     params: list[float | int] = [layer.pk, *(bbox or ())]
-    text = sql.geojson_sql(postgis=_is_postgis(), zoom=zoom, bbox=bbox is not None)
+    text = sql.geojson_sql(
+        postgis=_is_postgis(), zoom=zoom, bbox=bbox is not None, generalised=layer.generalised
+    )
     with connection.cursor() as cursor:
         cursor.execute(text, params)
         (body,) = cursor.fetchone()

@@ -29,13 +29,15 @@ from django.db.models import F
 from django.utils import timezone
 from shapely.geometry.base import BaseGeometry
 
+from landuse import sql
 from landuse.fastpath import layer_versions_forget
-from landuse.models import Category, Feature, Layer
+from landuse.models import Category, Feature, GeneralisedFeature, Layer
 
 # Simplification tolerances in degrees for the stored zoom bands (see ``zoom_band``). At z10 a
 # pixel is about 1.4e-3 degrees and at z12 about 3.4e-4: both stay under a quarter pixel.
 LOW_ZOOM_TOLERANCE = 3e-4
 MID_ZOOM_TOLERANCE = 8e-5
+GENERALISED_MAX_ZOOM = sql.GENERALISED_MAX_ZOOM
 BATCH_SIZE = 500
 
 Progress = Callable[[int, int], None]
@@ -311,6 +313,40 @@ def _stored_geometries(geometry: BaseGeometry) -> dict[str, GEOSGeometry | None]
     }
 
 
+def _generalised(
+    *, layer: Layer, groups: dict[Category | None, list[BaseGeometry]]
+) -> Iterator[GeneralisedFeature]:
+    """Each category's features dissolved into one geometry, then simplified per zoom band.
+
+    Dissolving first removes the shared edges between neighbouring blocks of a zone, which
+    at city zoom are most of the coordinates. The dissolved zones of a zoning map tile the
+    city, so they are simplified together as a coverage (GEOS ``coverage_simplify``): an edge
+    two zones share is simplified once, leaving no slivers between them. Where the zones
+    overlap (not a coverage) each is simplified on its own, as the per-feature copies are.
+    """
+    categories = list(groups)
+    merged = [_polygonal_part(shapely.make_valid(shapely.union_all(groups[c]))) for c in categories]
+    bands = ((10, LOW_ZOOM_TOLERANCE), (GENERALISED_MAX_ZOOM, MID_ZOOM_TOLERANCE))
+    is_coverage = bool(shapely.coverage_is_valid(merged))
+    for max_zoom, tolerance in bands:
+        if is_coverage:
+            simplified = list(shapely.coverage_simplify(merged, tolerance))
+        else:
+            simplified = [shapely.simplify(g, tolerance, preserve_topology=True) for g in merged]
+        for category, full, simple in zip(categories, merged, simplified, strict=True):
+            if not simple.is_valid:
+                simple = _polygonal_part(shapely.make_valid(simple))
+            if simple.is_empty:
+                simple = full
+            simple = shapely.orient_polygons(simple, exterior_cw=False)
+            yield GeneralisedFeature(
+                layer=layer,
+                category=category,
+                max_zoom=max_zoom,
+                geometry=GEOSGeometry(memoryview(shapely.to_wkb(simple)), srid=4326),
+            )
+
+
 def _resolve_field(path: Path, option: str, field: str | None, names: list[str]) -> str | None:
     """The file's spelling of ``field``; formats differ in case (KML turns NAME into Name)."""
     if not field or field in names:
@@ -342,8 +378,9 @@ class _Plan:
     check_lonlat: bool
 
 
-def _features(plan: _Plan, ogr_layer) -> Iterator[tuple[int, dict, str, str, bool]]:
-    """Yield (feature number, stored geometries, code, label, repaired) for every feature."""
+def _features(plan: _Plan, ogr_layer) -> Iterator[tuple[int, dict, str, str, bool, BaseGeometry]]:
+    """Yield (feature number, stored geometries, code, label, repaired, cleaned geometry) for
+    every feature."""
     for number, ogr_feature in enumerate(ogr_layer, start=1):
         try:
             ogr_geometry = ogr_feature.geom
@@ -385,7 +422,7 @@ def _features(plan: _Plan, ogr_layer) -> Iterator[tuple[int, dict, str, str, boo
         label = _field_value(ogr_feature, plan.label_field) if plan.label_field else ""
         stored = _stored_geometries(geometry)
         stored["attributes"] = _attributes(ogr_feature, plan.field_names)
-        yield number, stored, code, label or code, repaired
+        yield number, stored, code, label or code, repaired, geometry
 
 
 def _ensure_layer(*, slug: str, kind: str | None, title: str | None) -> Layer:
@@ -455,8 +492,11 @@ def layer_import(
         next_order = max((c.order for c in categories.values()), default=0) + 1
         created = repaired_count = count = 0
         layer.features.all().delete()
+        layer.generalised_features.all().delete()
+        generalise = accepted == POLYGONAL
+        groups: dict[Category | None, list[BaseGeometry]] = {}
         batch: list[Feature] = []
-        for number, stored, code, label, repaired in _features(plan, ogr_layer):
+        for number, stored, code, label, repaired, geometry in _features(plan, ogr_layer):
             category = None
             if code:
                 category = categories.get(code)
@@ -472,6 +512,8 @@ def layer_import(
                     next_order += 1
                     created += 1
             batch.append(Feature(layer=layer, category=category, **stored))
+            if generalise:
+                groups.setdefault(category, []).append(geometry)
             repaired_count += repaired
             count = number
             if len(batch) >= BATCH_SIZE:
@@ -485,8 +527,14 @@ def layer_import(
             raise LayerImportError(path, "the layer holds no features")
         if progress:
             progress(count, total)
+        # Only polygon layers are dissolved: points and lines of a reference layer stay
+        # individual features at every zoom.
+        GeneralisedFeature.objects.bulk_create(_generalised(layer=layer, groups=groups))
         Layer.objects.filter(pk=layer.pk).update(
-            version=F("version") + 1, imported_at=timezone.now(), source_checksum=checksum
+            version=F("version") + 1,
+            imported_at=timezone.now(),
+            source_checksum=checksum,
+            generalised=generalise,
         )
         layer.refresh_from_db()
         # The lean tile route of this process keeps layer versions for a second: drop them now.

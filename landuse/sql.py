@@ -19,8 +19,9 @@ TILE_EXTENT = 4096
 TILE_BUFFER = 64
 WEB_MERCATOR_HALF = 20037508.342789244
 FEATURE_TABLE = "landuse_feature"
-# SpatiaLite keeps the R*Tree of a geometry column in this virtual table (created by GeoDjango).
-SPATIALITE_INDEX = f"idx_{FEATURE_TABLE}_geometry"
+GENERALISED_TABLE = "landuse_generalisedfeature"
+# Up to this zoom a generalised layer is served dissolved per category (``GeneralisedFeature``).
+GENERALISED_MAX_ZOOM = 11
 
 
 def qmark(sql: str) -> str:
@@ -28,13 +29,15 @@ def qmark(sql: str) -> str:
     return sql.replace("%s", "?")
 
 
-def bbox_filter(*, postgis: bool, alias: str = "f") -> str:
-    """Features whose bounding box meets (minx, miny, maxx, maxy) in WGS84: 4 parameters."""
+def bbox_filter(*, postgis: bool, alias: str = "f", table: str = FEATURE_TABLE) -> str:
+    """Rows of ``table`` whose bounding box meets (minx, miny, maxx, maxy) in WGS84: 4
+    parameters."""
     if postgis:
         return f"{alias}.geometry && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
-    # SpatiaLite does not consult the R*Tree by itself: ask it for the candidate ids.
+    # SpatiaLite does not consult the R*Tree by itself: ask it for the candidate ids. The
+    # R*Tree of a geometry column is the virtual table idx_<table>_geometry (made by GeoDjango).
     return (
-        f"{alias}.id IN (SELECT pkid FROM {SPATIALITE_INDEX} "  # noqa: S608 - constants only
+        f"{alias}.id IN (SELECT pkid FROM idx_{table}_geometry "  # noqa: S608 - constants only
         "WHERE xmax >= %s AND ymax >= %s AND xmin <= %s AND ymin <= %s)"
     )
 
@@ -84,32 +87,52 @@ def zoom_band(zoom: int | None) -> tuple[str, int]:
     return "COALESCE(f.geometry_low, f.geometry)", 4
 
 
-def geojson_sql(*, postgis: bool, zoom: int | None, bbox: bool) -> str:
+def generalised_band(zoom: int | None) -> int | None:
+    """The ``GeneralisedFeature.max_zoom`` band drawn at ``zoom``; None above them (blocks)."""
+    if zoom is None or zoom > GENERALISED_MAX_ZOOM:
+        return None
+    return 10 if zoom <= 10 else GENERALISED_MAX_ZOOM
+
+
+def geojson_sql(*, postgis: bool, zoom: int | None, bbox: bool, generalised: bool = False) -> str:
     """One layer as an RFC 7946 FeatureCollection text, built by the database. Parameters:
-    the layer id, then the bbox's four numbers when ``bbox``."""
+    the layer id, then the bbox's four numbers when ``bbox``.
+
+    ``generalised`` (the layer's flag): up to ``GENERALISED_MAX_ZOOM`` the features come from
+    the layer's dissolved copies, one per category and without an ``id`` (they are not
+    features of the source file); above it, and for other layers, one feature per row."""
     column, precision = zoom_band(zoom)
+    band = generalised_band(zoom) if generalised else None
+    if band is not None:
+        table, column, with_id = GENERALISED_TABLE, "f.geometry", False
+    else:
+        table, with_id = FEATURE_TABLE, True
     if column == "geometry":
         column = "f.geometry"
     where = "f.layer_id = %s"
+    if band is not None:
+        where += f" AND f.max_zoom = {band}"
     if bbox:
-        where += f" AND {bbox_filter(postgis=postgis)}"
+        where += f" AND {bbox_filter(postgis=postgis, table=table)}"
     if postgis:
         # Concatenated rather than json_build_object, whose output puts spaces around every
         # ':' and ','; compact text is about a tenth smaller. to_json() escapes the strings.
         def text(column: str) -> str:
             return f"COALESCE(to_json({column})::text, 'null')"
 
+        feature_id = "'\"id\":' || f.id || ','" if with_id else "''"
         return f"""
             SELECT '{{"type":"FeatureCollection","features":[' || COALESCE(string_agg(
-                '{{"type":"Feature","id":' || f.id
-                || ',"geometry":' || ST_AsGeoJSON({column}, {precision})
+                '{{"type":"Feature",' || {feature_id}
+                || '"geometry":' || ST_AsGeoJSON({column}, {precision})
                 || ',"properties":{{"code":' || {text("c.code")}
                 || ',"label":' || {text("c.label")}
                 || ',"colour":' || {text("c.colour")} || '}}}}',
                 ',' ORDER BY f.id), '') || ']}}'
-            FROM {FEATURE_TABLE} f LEFT JOIN landuse_category c ON c.id = f.category_id
+            FROM {table} f LEFT JOIN landuse_category c ON c.id = f.category_id
             WHERE {where}
         """  # noqa: S608 - only constants are interpolated
+    feature_id = "'id', f.id," if with_id else ""
     return f"""
         SELECT json_object(
             'type', 'FeatureCollection',
@@ -117,12 +140,12 @@ def geojson_sql(*, postgis: bool, zoom: int | None, bbox: bool) -> str:
         ) FROM (
             SELECT json_object(
                 'type', 'Feature',
-                'id', f.id,
+                {feature_id}
                 'geometry', json(AsGeoJSON({column}, {precision})),
                 'properties', json_object(
                     'code', c.code, 'label', c.label, 'colour', c.colour)
             ) AS feature
-            FROM {FEATURE_TABLE} f LEFT JOIN landuse_category c ON c.id = f.category_id
+            FROM {table} f LEFT JOIN landuse_category c ON c.id = f.category_id
             WHERE {where}
             ORDER BY f.id
         )

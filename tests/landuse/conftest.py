@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 # Two neighbouring blocks in Denver sharing the edge lon = -104.98.
 WEST_BLOCK = [
@@ -51,6 +52,13 @@ def two_blocks() -> list[dict]:
         polygon_feature(WEST_BLOCK, ZONE="U-SU-C", NAME="Urban single unit C"),
         polygon_feature(EAST_BLOCK, ZONE="C-MX-5", NAME="Urban center mixed use 5"),
     ]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_body_cache() -> None:
+    """Bodies are cached by layer id and version; SpatiaLite reuses ids after a test's
+    rollback, so a body cached by one test could answer the next."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -141,3 +141,71 @@ def test_an_unknown_layer_is_a_404(client, zoning):
     response = client.get("/api/landuse/layers/parks/features.geojson")
     assert response.status_code == 404
     assert response.json()["errors"][0]["field"] == "slug"
+
+
+def test_at_city_zoom_the_blocks_of_a_zone_are_one_dissolved_feature_with_its_code(
+    client, write_geojson
+):
+    # Both blocks share a zone: at z11 they are one feature, at z12 still two.
+    same_zone = [
+        polygon_feature(block["geometry"]["coordinates"][0], ZONE="U-SU-C", NAME="SU")
+        for block in two_blocks()
+    ]
+    layer_import(
+        path=write_geojson(same_zone),
+        layer_slug="zoning",
+        kind="zoning",
+        code_field="ZONE",
+        label_field="NAME",
+    )
+    city = client.get(URL, {"zoom": "11"}).json()
+    assert_rfc7946(city)
+    [feature] = city["features"]
+    assert feature["properties"] == {
+        "code": "U-SU-C",
+        "label": "SU",
+        "colour": feature["properties"]["colour"],
+    }
+    assert feature["geometry"]["type"] == "Polygon"
+    assert shape(feature["geometry"]).area == pytest.approx(0.0002, rel=1e-3)
+    assert "id" not in feature
+    assert len(client.get(URL, {"zoom": "12"}).json()["features"]) == 2
+    assert (
+        len(
+            client.get(URL, {"zoom": "10", "bbox": "-104.995,39.741,-104.985,39.749"}).json()[
+                "features"
+            ]
+        )
+        == 1
+    )
+    assert client.get(URL, {"zoom": "11", "bbox": "-100,30,-99,31"}).json()["features"] == []
+
+
+def test_a_reimport_rebuilds_the_dissolved_city_zoom_features(client, zoning, write_geojson):
+    before = {f["properties"]["code"] for f in client.get(URL, {"zoom": "11"}).json()["features"]}
+    assert before == {"U-SU-C", "C-MX-5", "I-A"}
+    layer_import(
+        path=write_geojson(two_blocks()[:1], "smaller.geojson"),
+        layer_slug="zoning",
+        code_field="ZONE",
+    )
+    after = client.get(URL, {"zoom": "11"}).json()["features"]
+    assert [f["properties"]["code"] for f in after] == ["U-SU-C"]
+    assert shape(after[0]["geometry"]).equals(
+        shapely.Polygon(two_blocks()[0]["geometry"]["coordinates"][0])
+    )
+
+
+def test_a_layer_of_points_keeps_one_feature_per_point_at_city_zoom(client, write_geojson):
+    points = [
+        {
+            "type": "Feature",
+            "properties": {"KIND": "stop"},
+            "geometry": {"type": "Point", "coordinates": [-104.99 + k / 100, 39.74]},
+        }
+        for k in range(3)
+    ]
+    layer_import(path=write_geojson(points), layer_slug="stops", code_field="KIND")
+    collection = client.get("/api/landuse/layers/stops/features.geojson", {"zoom": "11"}).json()
+    assert len(collection["features"]) == 3
+    assert all("id" in feature for feature in collection["features"])

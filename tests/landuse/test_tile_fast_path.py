@@ -162,6 +162,35 @@ async def test_the_lookup_answers_what_the_api_answers(zoning):
 
 
 @pytest.mark.parametrize(
+    "path",
+    [
+        "/api/landuse/layers/zoning/features.geojson?zoom=11",
+        "/api/landuse/layers/zoning/features.geojson?zoom=16&bbox=-104.995,39.741,-104.985,39.749",
+        "/api/landuse/layers/zoning/features.geojson",
+    ],
+)
+async def test_the_geojson_is_answered_without_django_as_django_answers_it(zoning, path):
+    import json
+
+    from django.core.cache import cache
+
+    django_status, django_head, django_body = await call(django_asgi_app, path)
+    await sync_to_async(cache.clear)()
+    status, head, body = await call(LandUseFastPath(must_not_be_reached), path)
+    assert status == django_status == 200
+    assert head["content-type"] == django_head["content-type"] == "application/geo+json"
+    assert json.loads(body) == json.loads(django_body)
+    for name in ("etag", "last-modified", "cache-control", *SECURITY_HEADERS):
+        assert head.get(name) == django_head.get(name), name
+    _, _, again = await call(
+        LandUseFastPath(must_not_be_reached),
+        path,
+        headers=[(b"if-none-match", head["etag"].encode())],
+    )
+    assert again == b""
+
+
+@pytest.mark.parametrize(
     "method, path, host",
     [
         ("POST", BLOCKS_TILE, "127.0.0.1"),
@@ -173,6 +202,10 @@ async def test_the_lookup_answers_what_the_api_answers(zoning):
         ("GET", "/api/landuse/lookup/?lon=nan&lat=39.7", "127.0.0.1"),
         ("GET", "/api/landuse/lookup/?lon=-104.9", "127.0.0.1"),
         ("GET", "/api/landuse/layers/", "127.0.0.1"),
+        ("GET", "/api/landuse/layers/zoning/features.geojson?zoom=99", "127.0.0.1"),
+        ("GET", "/api/landuse/layers/zoning/features.geojson?bbox=1,2,3", "127.0.0.1"),
+        ("GET", "/api/landuse/layers/parks/features.geojson", "127.0.0.1"),
+        ("GET", "/api/landuse/layers/zoning/features.geojson?format=x", "127.0.0.1"),
     ],
 )
 async def test_anything_but_a_plain_good_request_is_left_to_django(zoning, method, path, host):
