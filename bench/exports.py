@@ -50,7 +50,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import BenchEnv, Row, markdown_table, ratio_row, spread_of  # noqa: E402
+from bench.harness import (  # noqa: E402
+    BENCH_RATE_LIMITS,
+    BenchEnv,
+    Row,
+    markdown_table,
+    ratio_row,
+    spread_of,
+)
 
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
 NAMES = {"csv": "CSV", "xlsx": "XLSX", "geojson": "GeoJSON", "gpkg": "GeoPackage"}
@@ -508,7 +515,10 @@ def main() -> None:
         database_url=url,
         redis_url=os.environ.get("REDIS_URL"),
         python=sys.executable,
-        environ={k: v for k, v in os.environ.items() if k in ("SECRET_KEY", "ALLOWED_HOSTS")},
+        environ={
+            **{k: v for k, v in os.environ.items() if k in ("SECRET_KEY", "ALLOWED_HOSTS")},
+            "ENGAGE_RATE_LIMITS": BENCH_RATE_LIMITS,
+        },
     )
     try:
         rows = run(env, sizes=tuple(args.rows), repeat=args.repeat)

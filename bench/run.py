@@ -29,7 +29,13 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import BenchEnv, Row, markdown_table, write_results  # noqa: E402
+from bench.harness import (  # noqa: E402
+    BENCH_RATE_LIMITS,
+    BenchEnv,
+    Row,
+    markdown_table,
+    write_results,
+)
 
 # Ours first, then the scripts other work adds; a script without ``run`` yet is skipped.
 SCRIPTS = ["bench.tiles", "bench.pages", "bench.exports", "bench.fanout", "bench.posting"]
@@ -59,6 +65,7 @@ def prepare(backend: str, *, quick: bool, reuse: bool = False) -> BenchEnv:
     environ = dict(os.environ)
     environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    environ["ENGAGE_RATE_LIMITS"] = BENCH_RATE_LIMITS
     if backend == "postgis":
         database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGIS)
         redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
@@ -115,6 +122,9 @@ def run_scripts(env: BenchEnv, names: list[str]) -> list[Row]:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
             print(f"[{env.backend}] warning: {name} not found ({exc}); skipped", flush=True)
+            continue
+        except Exception:  # noqa: BLE001 - a script that does not import loses only its rows
+            print(f"[{env.backend}] {name} failed to import:\n{traceback.format_exc()}", flush=True)
             continue
         run = getattr(module, "run", None)
         if run is None or list(inspect.signature(run).parameters)[:1] != ["env"]:
