@@ -129,6 +129,9 @@ DATABASES = {
     )
 }
 DATABASE_IS_POSTGIS = DATABASES["default"]["ENGINE"].endswith("postgis")
+if not DATABASE_IS_POSTGIS:
+    # Seconds a request waits for SQLite's write lock before it fails (a 503, config.unavailable).
+    DATABASES["default"]["OPTIONS"]["timeout"] = env_int("SPATIALITE_LOCK_TIMEOUT", 20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer and cache ----------------------------------------------------------------

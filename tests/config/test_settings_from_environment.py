@@ -23,6 +23,7 @@ print(json.dumps({
     "name": str(settings.DATABASES["default"]["NAME"]),
     "host": settings.DATABASES["default"].get("HOST"),
     "pool": "pool" in settings.DATABASES["default"].get("OPTIONS", {}),
+    "lock_timeout": settings.DATABASES["default"].get("OPTIONS", {}).get("timeout"),
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "layer_prefix": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix"),
     "cache": settings.CACHES["default"]["BACKEND"],
@@ -34,7 +35,15 @@ print(json.dumps({
 }))
 """
 
-BASE_ENV_DROP = ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "SITE_URL", "ALLOWED_HOSTS")
+BASE_ENV_DROP = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "SITE_URL",
+    "ALLOWED_HOSTS",
+    "SPATIALITE_LOCK_TIMEOUT",
+)
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -113,6 +122,12 @@ def test_spatialite_url_names_the_file():
     chosen = settings_for(SECRET_KEY="x" * 60, DATABASE_URL="spatialite:///srv/civic/data.sqlite3")
     assert chosen["engine"] == "django.contrib.gis.db.backends.spatialite"
     assert chosen["name"] == "/srv/civic/data.sqlite3"
+    assert chosen["lock_timeout"] == 20
+
+
+def test_the_spatialite_lock_wait_comes_from_the_environment():
+    chosen = settings_for(SECRET_KEY="x" * 60, SPATIALITE_LOCK_TIMEOUT="7")
+    assert chosen["lock_timeout"] == 7
 
 
 def test_https_site_url_turns_on_secure_cookies_and_hsts_and_origin_list():

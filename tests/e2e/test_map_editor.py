@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_feedback_map import click_map, wait_for_vertices
@@ -124,15 +125,31 @@ def test_a_new_map_block_takes_its_centre_zoom_and_plan_area_from_the_map(browse
 
     # Draw a triangle for the plan area.
     editor.get_by_role("button", name="Draw the plan area").click()
+    # As a hand does: the pointer comes onto the map before the first corner is placed
+    # (Leaflet.draw places corners under a marker that follows the pointer).
+    page.mouse.move(*map_point(page, editor, 0.5, 0.5))
+    page.wait_for_timeout(300)
     corners = [(0.2, 0.2), (0.7, 0.25), (0.5, 0.75)]
     for index, (fx, fy) in enumerate(corners, start=1):
         click_map(page, *map_point(page, editor, fx, fy))
         wait_for_vertices(page, index)
-    editor.get_by_role("button", name="Finish the area").click()
-    page.wait_for_function(
-        "() => document.querySelector(\"textarea[name$='-value-plan_area']\").value !== ''"
-    )
-    drawn = json.loads(page.locator("textarea[name$='-value-plan_area']").first.input_value())
+    finish = editor.get_by_role("button", name="Finish the area")
+    finish.wait_for(state="visible")
+    finish.click()
+    plan_area = editor.locator("textarea[name$='-value-plan_area']")
+    try:
+        page.wait_for_function(
+            "el => el.value !== ''", arg=plan_area.element_handle(), timeout=15_000
+        )
+    except PlaywrightTimeoutError:
+        screenshot(page, "map-editor-not-finished")
+        vertices = editor.locator(".leaflet-editing-icon").count()
+        status = editor.locator(".civic-map-editor__status").inner_text()
+        raise AssertionError(
+            f"no plan area after Finish: {vertices} vertices, status {status!r}, "
+            f"page errors {page.errors}"
+        ) from None
+    drawn = json.loads(plan_area.input_value())
     assert drawn["type"] == "Polygon" and len(drawn["coordinates"][0]) == 4
     # Drawing did not move the centre.
     assert [lat_input.input_value(), lon_input.input_value()] == expected
@@ -190,6 +207,10 @@ def test_the_page_plan_area_is_drawn_on_its_own_map_and_saved(browser, site):
     before = latest_plan_area(site, pk)
 
     editor.get_by_role("button", name="Draw the plan area").click()
+    # As a hand does: the pointer comes onto the map before the first corner is placed
+    # (Leaflet.draw places corners under a marker that follows the pointer).
+    page.mouse.move(*map_point(page, editor, 0.5, 0.5))
+    page.wait_for_timeout(300)
     corners = [(0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)]
     for index, (fx, fy) in enumerate(corners, start=1):
         click_map(page, *map_point(page, editor, fx, fy))

@@ -81,6 +81,11 @@
     function say(text) { if (status) status.textContent = text; }
 
     var map = L.map(container, { preferCanvas: true, zoomSnap: 1, minZoom: MIN_ZOOM, maxZoom: MAX_ZOOM });
+    // Nothing drawn on this map answers the pointer, and the canvas renderer swallows the
+    // mousemove of any point it covers when none of its layers is interactive: Leaflet.draw then
+    // never sees the pointer and a click over the backdrop placed no corner. Let the pointer
+    // through to the map itself.
+    map.getPane("overlayPane").style.pointerEvents = "none";
     // Tests and other scripts find the map here, as layers.js does on public pages.
     container.civicMap = map;
     var basemap = root.getAttribute("data-basemap-url");
