@@ -179,6 +179,15 @@ def _etag(layer: LayerVersion, *parts: object) -> str:
     return etag_for(slug=layer.slug, pk=layer.pk, version=layer.version, parts=parts)
 
 
+def _revalidation_headers(layer: LayerVersion, etag: str, security: list) -> list:
+    """The headers every answer about a layer carries, 200 or 304: security, ETag, and
+    Last-Modified from the layer's import, to be revalidated on every use."""
+    common = [*security, (b"etag", etag.encode()), (b"cache-control", b"public, no-cache")]
+    if layer.imported_at:
+        common.append((b"last-modified", http_date(layer.imported_at.timestamp()).encode()))
+    return common
+
+
 def _not_modified(headers: dict[bytes, bytes], etag: str, last_modified) -> bool:
     if_none_match = headers.get(b"if-none-match")
     if if_none_match is not None:
@@ -209,14 +218,7 @@ async def _tile_response(scope, headers, match: re.Match) -> Response | None:
     if layer is None:
         return None
     etag = _etag(layer, z, x, y)
-    secure = _is_secure(scope, headers)
-    common = [
-        *_security_headers(secure),
-        (b"etag", etag.encode()),
-        (b"cache-control", b"public, no-cache"),
-    ]
-    if layer.imported_at:
-        common.append((b"last-modified", http_date(layer.imported_at.timestamp()).encode()))
+    common = _revalidation_headers(layer, etag, _security_headers(_is_secure(scope, headers)))
     if _not_modified(headers, etag, layer.imported_at):
         return 304, b"", common
     key = (layer.pk, layer.version, z, x, y)
@@ -271,13 +273,8 @@ async def _geojson_response(scope, headers, match: re.Match) -> Response | None:
     if layer is None:
         return None
     etag = _etag(layer, bbox, sql.zoom_band(zoom))
-    common = [
-        *_security_headers(_is_secure(scope, headers), scope["path"]),
-        (b"etag", etag.encode()),
-        (b"cache-control", b"public, no-cache"),
-    ]
-    if layer.imported_at:
-        common.append((b"last-modified", http_date(layer.imported_at.timestamp()).encode()))
+    security = _security_headers(_is_secure(scope, headers), scope["path"])
+    common = _revalidation_headers(layer, etag, security)
     if _not_modified(headers, etag, layer.imported_at):
         return 304, b"", common
     body = await _geojson_async(layer, bbox, zoom, etag)
