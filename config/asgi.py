@@ -11,7 +11,12 @@ from config.env import ConfigError  # noqa: E402
 try:
     from django.core.asgi import get_asgi_application
 
-    django_asgi_app = get_asgi_application()
+    # Static files: the stock handler, whose chain includes servestatic's async middleware.
+    django_static_app = get_asgi_application()
+    from config.handler import SyncChainASGIHandler
+
+    # Everything else: the same chain in sync mode, one thread hop (config/handler.py).
+    django_asgi_app = SyncChainASGIHandler()
 except ConfigError as exc:
     raise SystemExit(f"configuration error: {exc}") from None
 
@@ -23,10 +28,18 @@ from django.conf import settings  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from landuse.fastpath import LandUseFastPath  # noqa: E402
 
+
+async def django_http(scope, receive, send) -> None:
+    if scope["path"].startswith(settings.STATIC_URL):
+        await django_static_app(scope, receive, send)
+    else:
+        await django_asgi_app(scope, receive, send)
+
+
 application = ProtocolTypeRouter(
     {
         # Tiles and the point lookup skip Django's request path (see landuse/fastpath.py).
-        "http": LandUseFastPath(django_asgi_app),
+        "http": LandUseFastPath(django_http),
         "websocket": OriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
             settings.WEBSOCKET_ALLOWED_ORIGINS,

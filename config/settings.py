@@ -147,7 +147,7 @@ if REDIS:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.SharedRedisCache",
             "LOCATION": REDIS.url,
             "KEY_PREFIX": "civicmap",
         }

@@ -36,9 +36,16 @@ def discussion_list_published() -> QuerySet[Discussion]:
     )
 
 
-def discussion_get_published(*, discussion_id: int) -> Discussion | None:
+def discussion_get_published(
+    *, discussion_id: int, with_categories: bool = True
+) -> Discussion | None:
     """The discussion if it exists and is published; unpublished ones do not exist publicly."""
-    return discussion_list_published().filter(pk=discussion_id).first()
+    queryset = (
+        discussion_list_published()
+        if with_categories
+        else Discussion.objects.filter(is_published=True)
+    )
+    return queryset.filter(pk=discussion_id).first()
 
 
 def discussion_is_live(*, discussion_id: int) -> bool:

@@ -85,48 +85,91 @@ def anonymous_key(session_key: str) -> str:
 def throttle(*, action: str, participant: Participant, discussion_id: int | None = None) -> None:
     """Count one ``action`` for this client in a fixed window; refuse with 429 past the limit.
     Signed-in people are counted per account, anonymous ones per (hashed) IP address. With
-    ``discussion_id``, the action also counts towards that discussion's limit (checked only
+    ``discussion_id``, the action also counts towards that discussion's limit (counted only
     once the client is within its own, so one client cannot use up a discussion alone)."""
     client = f"u{participant.user_id}" if participant.user_id else participant.ip_hash or "-"
-    _count(action=action, scope=client, field="client", what="requests")
-    if discussion_id is not None:
-        _count(
-            action=f"discussion_{action}",
-            scope=str(discussion_id),
-            field="discussion",
-            what="requests to this discussion",
-        )
-
-
-def _incr(store, key: str, window: int) -> int:
-    store.add(key, 0, timeout=window + 1)
-    try:
-        return store.incr(key)
-    except ValueError:  # expired between add and incr
-        store.set(key, 1, timeout=window + 1)
-        return 1
-
-
-def _count(*, action: str, scope: str, field: str, what: str) -> None:
     limits = {**DEFAULT_RATE_LIMITS, **getattr(settings, "ENGAGE_RATE_LIMITS", {})}
-    allowed, window = limits[action]
     now = time.time()
-    slot = int(now // window)
-    key = f"engage:rate:{action}:{scope}:{slot}"
+    counters = [_Counter(action, client, "client", "requests", *limits[action], now)]
+    if discussion_id is not None:
+        scoped = f"discussion_{action}"
+        counters.append(
+            _Counter(
+                scoped,
+                str(discussion_id),
+                "discussion",
+                "requests to this discussion",
+                *limits[scoped],
+                now,
+            )
+        )
+    counts = _count_in_order(counters)
+    for counter, count in zip(counters, counts, strict=False):
+        if count > counter.allowed:
+            retry_after = max(1, math.ceil(counter.window_ends - now))
+            raise Problem(
+                errors=[
+                    {
+                        "field": counter.field,
+                        "message": f"Too many {counter.what}; retry in {retry_after} s.",
+                    }
+                ],
+                status=429,
+                headers={"Retry-After": str(retry_after)},
+            )
+
+
+@dataclass(frozen=True)
+class _Counter:
+    action: str
+    scope: str
+    field: str
+    what: str
+    allowed: int
+    window: int
+    now: float
+
+    @property
+    def slot(self) -> int:
+        return int(self.now // self.window)
+
+    @property
+    def key(self) -> str:
+        return f"engage:rate:{self.action}:{self.scope}:{self.slot}"
+
+    @property
+    def window_ends(self) -> float:
+        return (self.slot + 1) * self.window
+
+
+def _count_in_order(counters: list[_Counter]) -> list[int]:
+    """One hit on each counter in order, stopping at the first one past its limit: one round
+    trip to Redis (``config.cache.SharedRedisCache``), or the cache API's add and incr."""
+    spec = [(c.key, c.window + 1, c.allowed) for c in counters]
     try:
-        count = _incr(cache, key, window)
+        if hasattr(cache, "count_in_order"):
+            return cache.count_in_order(spec)
+        return _count_with(cache, spec)
     except Exception:
         # The shared cache (Redis) is down: count in this process rather than refuse to take
         # comments or take them without any limit (README "Faults").
         logger.warning("rate limit counted per process: cache unavailable", exc_info=True)
-        count = _incr(_fallback_cache, key, window)
-    if count > allowed:
-        retry_after = max(1, math.ceil((slot + 1) * window - now))
-        raise Problem(
-            errors=[{"field": field, "message": f"Too many {what}; retry in {retry_after} s."}],
-            status=429,
-            headers={"Retry-After": str(retry_after)},
-        )
+        return _count_with(_fallback_cache, spec)
+
+
+def _count_with(store, spec: list[tuple[str, int, int]]) -> list[int]:
+    counts = []
+    for key, timeout, allowed in spec:
+        store.add(key, 0, timeout=timeout)
+        try:
+            count = store.incr(key)
+        except ValueError:  # expired between add and incr
+            store.set(key, 1, timeout=timeout)
+            count = 1
+        counts.append(count)
+        if count > allowed:
+            break
+    return counts
 
 
 # --- Discussions (called by the CMS) ------------------------------------------------------

@@ -101,7 +101,7 @@ def test_database_and_redis_urls_switch_to_postgis_and_redis():
     assert chosen["host"] == "db.internal"
     assert chosen["pool"] is True
     assert chosen["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
-    assert chosen["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert chosen["cache"] == "config.cache.SharedRedisCache"
 
 
 def test_sites_on_different_redis_databases_do_not_hear_each_others_events():

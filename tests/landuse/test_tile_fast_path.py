@@ -57,7 +57,9 @@ class Recorder:
         await send({"type": "http.response.body", "body": b""})
 
 
-async def call(app, path: str, *, method: str = "GET", host: str = "127.0.0.1", headers=()):
+async def call(
+    app, path: str, *, method: str = "GET", host: str = "127.0.0.1", headers=(), body=b""
+):
     path, _, query = path.partition("?")
     scope = {
         "type": "http",
@@ -74,7 +76,7 @@ async def call(app, path: str, *, method: str = "GET", host: str = "127.0.0.1", 
         "server": ("127.0.0.1", 80),
     }
     sent: list[dict] = []
-    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+    requests = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def receive():
         if requests:
