@@ -163,6 +163,50 @@ async def test_the_lookup_answers_what_the_api_answers(zoning):
     assert "content-security-policy" in head
 
 
+async def test_on_spatialite_the_lookup_is_answered_without_the_hop_to_django_s_thread(
+    zoning, monkeypatch, settings
+):
+    import json
+
+    from landuse import fastpath
+
+    if settings.DATABASE_IS_POSTGIS:
+        pytest.skip("PostGIS lookups go through Django's pooled connection in its thread")
+    path = "/api/landuse/lookup/?lon=-104.985&lat=39.745"
+    _, _, through_the_thread = await call(django_asgi_app, path)
+
+    async def no_thread(*args):
+        raise AssertionError("the lookup went to the sync thread")
+
+    monkeypatch.setattr(fastpath, "_lookup_async", no_thread)
+    status, _, body = await call(LandUseFastPath(must_not_be_reached), path)
+    assert status == 200
+    assert json.loads(body) == json.loads(through_the_thread)
+
+
+def test_the_spatialite_reader_answers_none_at_once_while_a_writer_holds_the_lock(tmp_path):
+    import sqlite3
+
+    from landuse.fastpath import SpatiaLiteReader
+
+    path = str(tmp_path / "locked.sqlite3")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("INSERT INTO t VALUES (1)")
+    reader = SpatiaLiteReader()
+    try:
+        assert reader.rows(path, "SELECT ST_X(MakePoint(x, 2)) FROM t", []) == [(1.0,)]
+        writer.execute("BEGIN EXCLUSIVE")
+        assert reader.rows(path, "SELECT x FROM t", []) is None
+        writer.execute("COMMIT")
+        assert reader.rows(path, "SELECT x FROM t", []) == [(1,)]
+        with pytest.raises(sqlite3.OperationalError):
+            reader._connection.execute("INSERT INTO t VALUES (2)")  # it only ever reads
+    finally:
+        reader.close()
+        writer.close()
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -8,7 +8,7 @@ import mapbox_vector_tile
 import pytest
 
 from landuse.services import layer_import
-from tests.landuse.conftest import two_blocks
+from tests.landuse.conftest import polygon_feature, two_blocks
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +67,23 @@ def test_a_tile_with_no_feature_is_204(client, zoning):
     response = get_tile(client, 12, x, y)
     assert response.status_code == 204
     assert response.content == b""
+
+
+def test_a_tile_that_meets_only_a_features_bounding_box_is_204(client, write_geojson):
+    # A right triangle: its bounding box covers the north-east corner, the triangle does not.
+    triangle = [[-105.0, 39.7], [-104.9, 39.7], [-105.0, 39.8], [-105.0, 39.7]]
+    layer_import(
+        path=write_geojson([polygon_feature(triangle, ZONE="OS-A")]),
+        layer_slug="zoning",
+        code_field="ZONE",
+    )
+    x, y = tile_of(-104.91, 39.79, 16)
+    response = get_tile(client, 16, x, y)
+    assert response.status_code == 204
+    assert response.content == b""
+    # The tile at the triangle's right angle holds it: the layer itself is drawn.
+    x, y = tile_of(-104.999, 39.701, 16)
+    assert get_tile(client, 16, x, y).status_code == 200
 
 
 def test_a_tile_answers_304_to_its_etag_until_the_next_import(client, zoning, write_geojson):
