@@ -199,8 +199,9 @@ async def _point_lookup(lon: float, lat: float) -> list:
     return await _lookup_async(lon, lat)
 
 
-# Django's sync views run in this same thread (thread_sensitive), so the fast path shares its
-# connection handling, the test database and the connection pool with them.
+# Outside Django's handler there is no per-request context, so these run in asgiref's one
+# process-wide sync thread (Django gives each request its own); they use Django's connection
+# handling, the test database and the connection pool like any view.
 _read_layer_versions_async = sync_to_async(_read_layer_versions, thread_sensitive=True)
 _tile_async = sync_to_async(_tile, thread_sensitive=True)
 _lookup_async = sync_to_async(_lookup, thread_sensitive=True)
