@@ -27,8 +27,8 @@ application = ProtocolTypeRouter(
         # Tiles and the point lookup skip Django's request path (see landuse/fastpath.py).
         "http": LandUseFastPath(django_asgi_app),
         # No session or user on sockets: both consumers serve the public and read neither, and
-        # Channels' session middleware wraps every message sent (a fifth of a worker's CPU in a
-        # 1000-socket fan-out). The origin check stays on every socket.
+        # Channels' session middleware wraps every message sent (about a tenth of a worker's
+        # CPU in a 1000-socket fan-out). The origin check stays on every socket.
         "websocket": OriginValidator(
             URLRouter(websocket_urlpatterns), settings.WEBSOCKET_ALLOWED_ORIGINS
         ),
