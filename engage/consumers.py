@@ -8,10 +8,14 @@ with 4503 (``engage.livehealth``). Clients send nothing: any frame closes the so
 (4009 when larger than ``MAX_FRAME``).
 
 Events do not come through this consumer's channel: the process listens to the discussion
-once (``engage.realtime.listen``) and puts each event's text, serialised once, in this
-socket's outbox; a writer task per socket sends it. A socket whose reader is so slow that
-``OUTBOX_LIMIT`` events wait is closed with 1013 ("try again later"): its page reconnects and
-backfills, and the process does not hold an unbounded queue for it.
+once (``engage.realtime.listen``) and hands each event's text, serialised once, to every local
+socket's :meth:`DiscussionConsumer.deliver`, which writes it to the server at once, inside the
+relay (:func:`write_now`): no task, queue or trip through the event loop per socket and event,
+and none of Channels' send wrappers. Only a write that has to wait (the client reads slowly and
+the server's buffer for it is full) is finished by a task; events that come meanwhile wait in
+the socket's outbox, in order. A socket whose reader is so slow that ``OUTBOX_LIMIT`` events
+wait is closed with 1013 ("try again later"): its page reconnects and backfills, and the
+process does not hold an unbounded queue for it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -36,9 +43,57 @@ MAX_FRAME = 4096
 OUTBOX_LIMIT = 500
 
 
+class _Rest:
+    """The rest of a coroutine that :func:`write_now` ran up to its first wait, as an awaitable
+    a task can finish: it passes on to the coroutine whatever the task's event loop sends or
+    throws into it (results, cancellation)."""
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
+        self.coro, self.waiting_on = coro, waiting_on
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        waiting_on = self.waiting_on
+        while True:
+            try:
+                value = yield waiting_on
+            except GeneratorExit:
+                self.coro.close()
+                raise
+            except BaseException as exc:  # cancellation: the write sees it where it waits
+                try:
+                    waiting_on = self.coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    waiting_on = self.coro.send(value)
+                except StopIteration as stop:
+                    return stop.value
+
+
+def write_now(coro: Coroutine[Any, Any, Any]) -> Awaitable[Any] | None:
+    """Run ``coro`` (a write to a socket) now, in the caller's task, up to its first wait.
+    Returns None when it finished without waiting, the usual case: the ASGI server had room in
+    the socket's buffer. Otherwise an awaitable that finishes it, for a task to await. Errors
+    raised before the first wait propagate.
+
+    This is what Python 3.12's eager tasks do; on 3.11 a task per socket and event (or a writer
+    task woken through a queue) cost more CPU than the write itself with 1000 sockets."""
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration:
+        return None
+    return _Rest(coro, waiting_on)
+
+
 class DiscussionConsumer(AsyncWebsocketConsumer):
     discussion_id: int | None = None
-    writer: asyncio.Task | None = None
+    # While set, a write waits for the client to read (or the socket is not accepted yet) and
+    # later events wait in the outbox.
+    sending: asyncio.Future[None] | None = None
+    accepted = False
+    done = False  # closing or gone: deliver nothing more
+    close_code: int | None = None  # asked for before the socket was accepted
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -59,7 +114,9 @@ class DiscussionConsumer(AsyncWebsocketConsumer):
         )
         layer_ok = live and await livehealth.ready()
         if layer_ok:
-            self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+            self.outbox: deque[str] = deque()
+            # Events that come before the accept below has gone out wait for it.
+            self.sending = asyncio.get_running_loop().create_future()
             self.discussion_id = discussion_id
             try:
                 await realtime.listen(discussion_id=discussion_id, deliver=self.deliver)
@@ -68,12 +125,15 @@ class DiscussionConsumer(AsyncWebsocketConsumer):
                 self.discussion_id = None
                 layer_ok = False
         await self.accept()
+        self.accepted = True
         if not live:
             await self.close(code=CLOSE_UNKNOWN_DISCUSSION)
         elif not layer_ok:
             await self.close(code=CLOSE_LIVE_UNAVAILABLE)
+        elif self.close_code is not None:
+            self.close_soon(self.close_code)
         else:
-            self.writer = asyncio.create_task(self.write_events())
+            self.sending = asyncio.create_task(self.send_waiting())
             livehealth.watch(self)
 
     async def disconnect(self, code: int) -> None:
@@ -85,30 +145,55 @@ class DiscussionConsumer(AsyncWebsocketConsumer):
         await self.stop_listening()
         await self.close(code=CLOSE_TOO_BIG if size > MAX_FRAME else CLOSE_CLIENT_MESSAGE)
 
+    async def write(self, text: str) -> None:
+        """One event to the client, straight to the ASGI server: Channels' send wrappers add
+        nothing a receive-only socket needs."""
+        await self.base_send({"type": "websocket.send", "text": text})
+
     def deliver(self, text: str | int) -> None:
-        """Called by the relay for every event: queue it, never wait. A close code instead of
-        text: nothing more will come (4503: the relay stopped, the page reconnects and
-        backfills; 4404: the discussion is no longer public)."""
+        """Called by the relay for every event: write it now, or queue it behind a write that
+        waits; never wait, never raise into the relay. A close code instead of text: nothing
+        more will come (4503: the relay stopped, the page reconnects and backfills; 4404: the
+        discussion is no longer public)."""
+        if self.done:
+            return
         if isinstance(text, int):
             self.close_soon(text)
-            return
+        elif self.sending is not None:
+            if len(self.outbox) >= OUTBOX_LIMIT:
+                self.close_soon(CLOSE_TOO_SLOW)
+            else:
+                self.outbox.append(text)
+        else:
+            try:
+                rest = write_now(self.write(text))
+            except Exception:  # the socket went away; disconnect() stops listening
+                self.done = True
+                return
+            if rest is not None:
+                self.sending = asyncio.get_running_loop().create_task(self.send_waiting(rest))
+
+    async def send_waiting(self, rest: Awaitable[Any] | None = None) -> None:
+        """Finish a write that had to wait, then send what queued behind it, in order."""
         try:
-            self.outbox.put_nowait(text)
-        except asyncio.QueueFull:
-            self.close_soon(CLOSE_TOO_SLOW)
+            if rest is not None:
+                await rest
+            while self.outbox:
+                await self.write(self.outbox.popleft())
+        except Exception:  # the socket went away; disconnect() stops listening
+            self.done = True
+            return
+        self.sending = None
 
     def close_soon(self, code: int) -> None:
-        if self.writer is not None:
-            self.writer.cancel()
-            self.writer = None
-            asyncio.get_running_loop().create_task(self.close_after_stopping(code))
-
-    async def write_events(self) -> None:
-        try:
-            while True:
-                await self.send(text_data=await self.outbox.get())
-        except Exception:  # the socket went away; disconnect() stops listening
+        self.done = True
+        if not self.accepted:  # connect() closes it once accepted
+            self.close_code = code
             return
+        if self.sending is not None:
+            self.sending.cancel()
+            self.sending = None
+        asyncio.get_running_loop().create_task(self.close_after_stopping(code))
 
     async def close_after_stopping(self, code: int) -> None:
         await self.stop_listening()
@@ -116,11 +201,13 @@ class DiscussionConsumer(AsyncWebsocketConsumer):
             await self.close(code=code)
 
     async def stop_listening(self) -> None:
-        if self.writer is not None:
-            self.writer.cancel()
-            self.writer = None
+        self.done = True
+        if self.sending is not None:
+            self.sending.cancel()
+            self.sending = None
         if self.discussion_id is not None:
             discussion_id, self.discussion_id = self.discussion_id, None
+            self.outbox.clear()
             try:
                 await realtime.stop_listening(discussion_id=discussion_id, deliver=self.deliver)
             except Exception:  # Redis down: the relay's subscription went with it

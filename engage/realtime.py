@@ -8,9 +8,10 @@ the write: the database is the source of truth and clients backfill with ``?afte
 
 On the receiving side each process joins a discussion's group once, whatever the number of its
 sockets (:func:`listen`): one relay task receives the event and hands the same text to every
-local socket's outbox. Joining the group per socket made the channel layer deserialise the
-event, start a task and run Channels' dispatch once per socket and event: with 1000 sockets
-that was about half of a worker's CPU per delivered event (bench/fanout.py, README).
+local socket, which writes it at once (``engage.consumers``). Joining the group per socket
+made the channel layer deserialise the event, start a task and run Channels' dispatch once per
+socket and event: with 1000 sockets that was about half of a worker's CPU per delivered event
+(bench/fanout.py, README).
 """
 
 from __future__ import annotations
@@ -114,6 +115,11 @@ class _Audience:
                 text = message["text"]
                 for deliver in list(self.members):
                     deliver(text)
+                # Each deliver writes to its socket at once, and the layer hands over queued
+                # events without waiting: a relay that fell behind would hold the event loop
+                # until it caught up, starving the health ping (sockets closed with 4503),
+                # clients' frames and requests. One yield per event, not per socket.
+                await asyncio.sleep(0)
         except Exception:
             # Its sockets would get nothing more: tell each so it closes
             # and its page reconnects, backfills and starts a new relay.

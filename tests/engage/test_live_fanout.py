@@ -1,7 +1,8 @@
 """How one process hands a discussion's events to its sockets: it joins the discussion's group
 once, every local socket gets each event once and in order, a socket that leaves gets nothing
-more, a socket whose reader cannot keep up is closed (1013) without holding up the rest, and
-sockets whose relay stops are closed (4503) so their pages reconnect."""
+more, a socket whose reader cannot keep up is closed (1013) without holding up the rest, events
+that come while a write waits follow it in order, and sockets whose relay stops are closed
+(4503) so their pages reconnect."""
 
 from __future__ import annotations
 
@@ -83,10 +84,10 @@ async def test_a_socket_whose_reader_falls_behind_is_closed_with_1013(monkeypatc
     monkeypatch.setattr(consumers, "OUTBOX_LIMIT", 3)
     never = asyncio.Event()
 
-    async def stuck_send(self, text_data=None, bytes_data=None, close=False):
+    async def stuck_write(self, text):
         await never.wait()  # a client that stopped reading: its writes never complete
 
-    monkeypatch.setattr(consumers.DiscussionConsumer, "send", stuck_send)
+    monkeypatch.setattr(consumers.DiscussionConsumer, "write", stuck_write)
     discussion = await sync_to_async(open_discussion)()
     slow = await connect(discussion.pk)
     for number in range(5):  # one in flight, three queued, the fifth overflows
@@ -100,14 +101,14 @@ async def test_a_socket_whose_reader_falls_behind_is_closed_with_1013(monkeypatc
 
 async def test_one_slow_socket_does_not_delay_the_others(monkeypatch):
     never = asyncio.Event()
-    original = consumers.DiscussionConsumer.send
+    original = consumers.DiscussionConsumer.write
 
-    async def slow_socket_is_stuck(self, text_data=None, bytes_data=None, close=False):
+    async def slow_socket_is_stuck(self, text):
         if self.scope["query_string"] == b"slow":
             await never.wait()
-        await original(self, text_data=text_data, bytes_data=bytes_data, close=close)
+        await original(self, text)
 
-    monkeypatch.setattr(consumers.DiscussionConsumer, "send", slow_socket_is_stuck)
+    monkeypatch.setattr(consumers.DiscussionConsumer, "write", slow_socket_is_stuck)
     discussion = await sync_to_async(open_discussion)()
     slow, fast = await connect(discussion.pk, "?slow"), await connect(discussion.pk)
     for number in range(3):
@@ -117,6 +118,29 @@ async def test_one_slow_socket_does_not_delay_the_others(monkeypatch):
     assert await slow.receive_nothing(timeout=0.1)
     await fast.disconnect()
     await slow.disconnect()
+
+
+async def test_events_that_come_while_a_write_waits_for_the_reader_follow_it_in_order(monkeypatch):
+    reader_caught_up = asyncio.Event()
+    original = consumers.DiscussionConsumer.write
+
+    async def first_write_waits(self, text):
+        if json.loads(text)["number"] == 0:
+            await reader_caught_up.wait()
+        await original(self, text)
+
+    monkeypatch.setattr(consumers.DiscussionConsumer, "write", first_write_waits)
+    discussion = await sync_to_async(open_discussion)()
+    socket = await connect(discussion.pk)
+    for number in range(4):
+        await send(discussion.pk, number)
+    assert await socket.receive_nothing(timeout=0.2)
+    reader_caught_up.set()
+    received = [json.loads(await socket.receive_from(timeout=5))["number"] for _ in range(4)]
+    assert received == [0, 1, 2, 3]
+    await send(discussion.pk, 4)  # written at once again
+    assert json.loads(await socket.receive_from(timeout=5))["number"] == 4
+    await socket.disconnect()
 
 
 async def test_sockets_are_closed_with_4503_when_their_relay_stops_so_pages_reconnect():
