@@ -3,6 +3,7 @@ XLSX, GeoJSON, GeoPackage) beside ``ogr2ogr`` exporting the same rows from the s
 the same run (the floor), and the peak memory of the exporting process at 100k against 10k.
 
     .venv/bin/python bench/exports.py [--database-url URL] [--rows 10000 100000] [--repeat N]
+        [--formats csv xlsx geojson gpkg]
 
 Without ``--database-url`` a fresh SpatiaLite file is made in a temporary folder. ``make bench``
 calls :func:`run` on a database it has seeded (the sample city plus 100k pinned comments spread
@@ -424,7 +425,13 @@ def _wide(seconds: list[float]) -> bool:
     return max(seconds) > min(seconds) * (1 + STEADY)
 
 
-def run(env: BenchEnv, *, sizes: tuple[int, ...] = SIZES, repeat: int | None = None) -> list[Row]:
+def run(
+    env: BenchEnv,
+    *,
+    sizes: tuple[int, ...] = SIZES,
+    repeat: int | None = None,
+    formats: tuple[str, ...] = FORMATS,
+) -> list[Row]:
     """Rows: per format, the export of the largest size beside ``ogr2ogr`` (same SELECT), and
     the peak memory at the largest size against the smallest.
 
@@ -436,7 +443,7 @@ def run(env: BenchEnv, *, sizes: tuple[int, ...] = SIZES, repeat: int | None = N
     small, large = min(sizes), max(sizes)
     ids = {int(k): v for k, v in child(env, "prepare", *map(str, sizes)).items()}
     rows: list[Row] = []
-    for fmt in FORMATS:
+    for fmt in formats:
         if repeat or env.quick:
             first, extra = repeat or 1, 0
         else:
@@ -534,6 +541,7 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, help="fixed repetitions (default: 2, 3 if unsteady; XLSX 1)"
     )
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument("--database-url")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -553,7 +561,7 @@ def main() -> None:
         },
     )
     try:
-        rows = run(env, sizes=tuple(args.rows), repeat=args.repeat)
+        rows = run(env, sizes=tuple(args.rows), repeat=args.repeat, formats=tuple(args.formats))
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -41,7 +41,7 @@ from engage.validation import strip_controls
 
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
 # Which row shape (``selectors.EXPORT_FORMS``) each format reads.
-FORMS = {"csv": "cells", "xlsx": "sheet", "geojson": "features", "gpkg": "map"}
+FORMS = {"csv": "cells-csv", "xlsx": "sheet", "geojson": "features", "gpkg": "map-csv"}
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -74,19 +74,19 @@ async def _batches(batches: Iterator[list[tuple]]) -> AsyncIterator[list[tuple]]
 async def csv_body(
     *, batches: Iterator[list[tuple]], columns: list[str], finished: Callable[[int], None]
 ) -> AsyncIterator[bytes]:
-    """Rows in the "cells" form: the csv module writes them as they are."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """Rows in the "cells-csv" form: each is its CSV line, made by the database."""
+    yield ("\ufeff" + _csv_header(columns)).encode("utf-8")
     count = 0
     async for batch in _batches(batches):
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows(batch)
         count += len(batch)
-        yield buffer.getvalue().encode("utf-8")
+        yield "".join([row[0] for row in batch]).encode("utf-8")
     await sync_to_async(finished, thread_sensitive=True)(count)
+
+
+def _csv_header(columns: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(columns)
+    return buffer.getvalue()
 
 
 async def geojson_body(
@@ -147,7 +147,7 @@ def _vrt(columns: list[str]) -> str:
 
 
 def write_gpkg(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
-    """A GeoPackage from rows in the "map" form: layer ``feedback``, EPSG:4326,
+    """A GeoPackage from rows in the "map-csv" form: layer ``feedback``, EPSG:4326,
     Integer/DateTime/String fields (an empty text is NULL); returns the row count.
 
     The rows go as CSV through a pipe into ``ogr2ogr`` while it writes, so reading the
@@ -171,11 +171,10 @@ def write_gpkg(*, batches: Iterator[list[tuple]], columns: list[str], path: str)
         )
         count = 0
         try:
-            with io.TextIOWrapper(process.stdin, encoding="utf-8", newline="") as pipe:
-                writer = csv.writer(pipe)
-                writer.writerow(columns)
+            with process.stdin as pipe:
+                pipe.write(_csv_header(columns).encode("utf-8"))
                 for batch in batches:
-                    writer.writerows(batch)
+                    pipe.write("".join([row[0] for row in batch]).encode("utf-8"))
                     count += len(batch)
         except BrokenPipeError:
             pass  # ogr2ogr stopped early: its exit status and message say why
