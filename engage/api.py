@@ -601,21 +601,25 @@ def feedback_export(request: HttpRequest, discussion_id: int, fmt: str):
         personal_data=personal,
     )
     columns, batches = selectors.feedback_export_batches(
-        discussion=discussion, filters=filters, personal_data=personal, form=exports.FORMS[fmt]
+        discussion=discussion, filters=filters, personal_data=personal, form=exports.form_of(fmt)
     )
+    lines = exports.form_of(fmt).endswith("-csv")
 
     def finished(count: int) -> None:
         services.export_record_finish(record=record, row_count=count)
 
     if fmt == "csv":
-        body = exports.csv_body(batches=batches, columns=columns, finished=finished)
+        body = exports.csv_body(batches=batches, columns=columns, finished=finished, lines=lines)
     elif fmt == "geojson":
         body = exports.geojson_body(batches=batches, finished=finished)
     else:
         path = exports.temporary_path(f".{fmt}")
-        writer = exports.write_xlsx if fmt == "xlsx" else exports.write_gpkg
         try:
-            finished(writer(batches=batches, columns=columns, path=path))
+            if fmt == "xlsx":
+                count = exports.write_xlsx(batches=batches, columns=columns, path=path)
+            else:
+                count = exports.write_gpkg(batches=batches, columns=columns, path=path, lines=lines)
+            finished(count)
             body = exports.file_body(exports.open_and_unlink(path))
         finally:
             batches.close()

@@ -8,7 +8,7 @@ import io
 import pytest
 from django.test import Client
 
-from engage.models import ExportRecord
+from engage.models import Comment, ExportRecord
 from tests.engage.conftest import make_user
 from tests.engage.export_helpers import (
     FORMULA,
@@ -180,3 +180,17 @@ def test_rows_come_from_one_snapshot_while_comments_are_written():
     assert len(exported) == 2500
     assert exported[-1]["body"] == "before 2499"
     assert Comment.objects.count() == 2501
+
+
+def test_text_with_quotes_commas_and_line_breaks_reads_back_unchanged(moderator_client):
+    # The database writes each CSV line: its quoting must read back as the csv module reads it.
+    discussion, ids = feedback_discussion()
+    body = 'She said "no", twice,\r\nthen: ""quiet"" — café'
+    Comment.objects.filter(pk=ids["point"]).update(body=body, display_name='"Ann", B.')
+    rows = {
+        int(r["id"]): r
+        for r in read_csv(content_of(moderator_client.get(export_url(discussion, "csv"))))
+    }
+    assert rows[ids["point"]]["body"] == body
+    assert rows[ids["point"]]["author"] == '"Ann", B.'
+    assert rows[ids["reply"]]["parent_id"] == str(ids["point"])

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from django.contrib.gis.gdal import DataSource
 
-from engage.models import ExportRecord
+from engage.models import Comment, ExportRecord
 from tests.engage.export_helpers import content_of, export_url, feedback_discussion
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +86,16 @@ def test_no_temporary_file_is_left_even_when_the_download_never_starts(
     assert response.status_code == 200
     assert list(tmp_path.iterdir()) == []  # the open handle keeps the data; the name is gone
     assert content_of(response)[:2] in (b"SQ", b"PK")
+
+
+def test_geopackage_text_keeps_quotes_commas_and_line_breaks(moderator_client, tmp_path):
+    # GDAL's CSV reader joins the lines of a quoted field with "\n" (a CRLF inside comes back
+    # as LF, as it did when Python's csv module wrote the lines).
+    discussion, ids = feedback_discussion()
+    body = 'She said "no", twice,\nthen: ""quiet"" — café'
+    Comment.objects.filter(pk=ids["point"]).update(body=body)
+    path = tmp_path / "feedback.gpkg"
+    path.write_bytes(content_of(moderator_client.get(export_url(discussion, "gpkg"))))
+    features = {f.get("id"): f for f in DataSource(str(path))["feedback"]}
+    assert features[ids["point"]].get("body") == body
+    assert features[ids["point"]].geom.coords == pytest.approx((-104.99, 39.74))
