@@ -600,10 +600,11 @@ def feedback_export(request: HttpRequest, discussion_id: int, fmt: str):
         filters=filters.as_dict(),
         personal_data=personal,
     )
+    form = exports.form_of(fmt)
     columns, batches = selectors.feedback_export_batches(
-        discussion=discussion, filters=filters, personal_data=personal, form=exports.form_of(fmt)
+        discussion=discussion, filters=filters, personal_data=personal, form=form
     )
-    lines = exports.form_of(fmt).endswith("-csv")
+    lines = form.endswith("-csv")
 
     def finished(count: int) -> None:
         services.export_record_finish(record=record, row_count=count)

@@ -40,11 +40,9 @@ def discussion_get_published(
     *, discussion_id: int, with_categories: bool = True
 ) -> Discussion | None:
     """The discussion if it exists and is published; unpublished ones do not exist publicly."""
-    queryset = (
-        discussion_list_published()
-        if with_categories
-        else Discussion.objects.filter(is_published=True)
-    )
+    queryset = discussion_list_published()
+    if not with_categories:
+        queryset = queryset.prefetch_related(None)
     return queryset.filter(pk=discussion_id).first()
 
 
@@ -508,16 +506,13 @@ def _select_list(
     *, form: str, personal_data: bool, title: str, dialect: _Dialect, email: str
 ) -> tuple[list[str], str, list]:
     """(column names, the SELECT list, its parameters) for one form."""
-    if form.endswith("-csv"):
-        names, kinds_and_sql, params = _select_list_parts(
-            form=form.removesuffix("-csv"), personal_data=personal_data, title=title,
-            dialect=dialect, email=email,
-        )  # fmt: skip
-        return names, _csv_line_sql(kinds_and_sql, dialect), params
-    names, kinds_and_sql, params = _select_list_parts(
-        form=form, personal_data=personal_data, title=title, dialect=dialect, email=email
+    base = form.removesuffix("-csv")
+    names, parts, params = _select_list_parts(
+        form=base, personal_data=personal_data, title=title, dialect=dialect, email=email
     )
-    return names, ", ".join(sql for _kind, sql in kinds_and_sql), params
+    if form != base:
+        return names, _csv_line_sql(parts, dialect), params
+    return names, ", ".join(sql for _kind, sql in parts), params
 
 
 def _select_list_parts(

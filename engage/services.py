@@ -90,19 +90,14 @@ def throttle(*, action: str, participant: Participant, discussion_id: int | None
     client = f"u{participant.user_id}" if participant.user_id else participant.ip_hash or "-"
     limits = {**DEFAULT_RATE_LIMITS, **getattr(settings, "ENGAGE_RATE_LIMITS", {})}
     now = time.time()
-    counters = [_Counter(action, client, "client", "requests", *limits[action], now)]
+    scopes = [(action, client, "client", "requests")]
     if discussion_id is not None:
-        scoped = f"discussion_{action}"
-        counters.append(
-            _Counter(
-                scoped,
-                str(discussion_id),
-                "discussion",
-                "requests to this discussion",
-                *limits[scoped],
-                now,
-            )
-        )
+        what = "requests to this discussion"
+        scopes.append((f"discussion_{action}", str(discussion_id), "discussion", what))
+    counters = [
+        _Counter(name, scope, field, what, *limits[name], now)
+        for name, scope, field, what in scopes
+    ]
     counts = _count_in_order(counters)
     for counter, count in zip(counters, counts, strict=False):
         if count > counter.allowed:
