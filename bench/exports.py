@@ -118,17 +118,10 @@ def fill(rows: int):
     """A discussion with ``rows`` comments: 95 % pinned points, 5 % small areas, one in ten a
     reply, a quarter with reactions, 1 % flagged, 0.5 % hidden by a moderator (logged), every
     fiftieth body starting like a formula; land use at the pin as the API records it."""
-    from django.contrib.gis.geos import Point, Polygon
-    from django.db import transaction
+    from django.db import connection, transaction
 
-    from engage.models import (
-        Comment,
-        Discussion,
-        FeedbackCategory,
-        Flag,
-        ModerationLogEntry,
-        Reaction,
-    )
+    from bench.seed import COLUMNS, bulk_insert
+    from engage.models import Discussion, FeedbackCategory, Flag, ModerationLogEntry, Reaction
 
     rng = random.Random(rows)
     zones = [("R-1", "Single unit"), ("C-MX-5", "Main Street 5"), ("I-A", "Light industrial")]
@@ -140,38 +133,44 @@ def fill(rows: int):
             FeedbackCategory.objects.create(discussion=discussion, slug=slug, label=slug.title())
             for slug in ("idea", "concern", "question")
         ]
-        comments = []
-        for n in range(rows):
+
+        def comment(n: int) -> tuple:
             lon, lat = -105.05 + rng.random() * 0.2, 39.65 + rng.random() * 0.15
             if n % 20 == 19:
-                geometry = Polygon.from_bbox((lon, lat, lon + 0.001, lat + 0.001))
-                geometry.srid = 4326
+                ring = [(lon, lat), (lon, lat + 0.001), (lon + 0.001, lat + 0.001)]
+                ring += [(lon + 0.001, lat), (lon, lat)]
+                ewkt = "SRID=4326;POLYGON((" + ",".join(f"{x!r} {y!r}" for x, y in ring) + "))"
             else:
-                geometry = Point(round(lon, 6), round(lat, 6), srid=4326)
+                ewkt = f"SRID=4326;POINT({lon:.6f} {lat:.6f})"
             zone, plan = rng.choice(zones), rng.choice(plans)
-            comments.append(
-                Comment(
-                    discussion=discussion,
-                    display_name=f"Resident {rng.randint(1, 5000)}",
-                    body=("=1+1 " if n % 50 == 0 else "")
-                    + f"Comment {n}: more trees, safer crossings, shade on the way to school.",
-                    category=categories[n % 3] if n % 4 else None,
-                    geometry=geometry,
-                    zoning_code=zone[0],
-                    future_land_use_code=plan[0],
-                    landuse=[
-                        {"kind": "zoning", "code": zone[0], "label": zone[1]},
-                        {"kind": "future_land_use", "code": plan[0], "label": plan[1]},
-                    ],
-                    ip_hash=f"{n:064x}",
-                    created_at=start + timedelta(seconds=n * 7),
-                    changed_at=start + timedelta(seconds=n * 7),
-                )
-            )
-        Comment.objects.bulk_create(comments, batch_size=2000)
+            landuse = [
+                {"kind": "zoning", "code": zone[0], "label": zone[1]},
+                {"kind": "future_land_use", "code": plan[0], "label": plan[1]},
+            ]
+            name = f"Resident {rng.randint(1, 5000)}"
+            body = "=1+1 " if n % 50 == 0 else ""
+            body += f"Comment {n}: more trees, safer crossings, shade on the way to school."
+            hidden = n % 200 == 11
+            created = start + timedelta(seconds=n * 7)
+            return (
+                discussion.pk, 0, name, body, "hidden" if hidden else "published", ewkt,
+                json.dumps(landuse), zone[0], plan[0], f"{n:064x}", "", created,
+                "Spam" if hidden else "", created,
+                categories[n % 3].pk if n % 4 else None,
+            )  # fmt: skip
+
+        bulk_insert(
+            "engage_comment",
+            [*COLUMNS, "category_id"],
+            (comment(n) for n in range(rows)),
+            geometry="geometry",
+        )
         ids = list(discussion.comments.order_by("pk").values_list("pk", flat=True))
-        replies = [Comment(pk=pk, parent_id=ids[i - 1]) for i, pk in enumerate(ids) if i % 10 == 9]
-        Comment.objects.bulk_update(replies, ["parent_id"], batch_size=2000)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE engage_comment SET parent_id = %s WHERE id = %s",
+                [(ids[i - 1], pk) for i, pk in enumerate(ids) if i % 10 == 9],
+            )
         reactions, flags, hidden = [], [], []
         for i, pk in enumerate(ids):
             if i % 4 == 0:
@@ -184,7 +183,6 @@ def fill(rows: int):
                 hidden.append(pk)
         Reaction.objects.bulk_create(reactions, batch_size=2000)
         Flag.objects.bulk_create(flags, batch_size=2000)
-        Comment.objects.filter(pk__in=hidden).update(status="hidden", moderation_reason="Spam")
         ModerationLogEntry.objects.bulk_create(
             [
                 ModerationLogEntry(

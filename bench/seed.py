@@ -67,39 +67,56 @@ def comment_rows(rng: random.Random, *, discussions: list, count: int, now: dt.d
         )
 
 
-COLUMNS = (
-    "discussion_id, depth, display_name, body, status, geometry, landuse, zoning_code, "
-    "future_land_use_code, ip_hash, edit_token_hash, created_at, moderation_reason, changed_at"
-)
+COLUMNS = [
+    "discussion_id", "depth", "display_name", "body", "status", "geometry", "landuse",
+    "zoning_code", "future_land_use_code", "ip_hash", "edit_token_hash", "created_at",
+    "moderation_reason", "changed_at",
+]  # fmt: skip
 
 
-def insert_comments(rows) -> int:
-    """Bulk insert; returns the number of rows. The columns not listed are nullable."""
+def bulk_insert(table: str, columns: list[str], rows, *, geometry: str | None = None) -> int:
+    """Rows (tuples in ``columns`` order) into ``table`` at once: ``COPY`` on PostGIS, one
+    ``executemany`` on SpatiaLite. The ``geometry`` column, if named, holds EWKT text. Returns
+    the number of rows."""
     from django.db import connection
 
     count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # COPY's text format takes EWKT for geometry columns.
-            with cursor.cursor.copy(f"COPY engage_comment ({COLUMNS}) FROM STDIN") as copy:
-                for discussion, name, body, ewkt, created in rows:
-                    copy.write_row(
-                        (discussion, 0, name, body, "published", ewkt, "[]", "", "", "", "")
-                        + (created, "", created)
-                    )
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
                     count += 1
         else:
-            sql = (
-                f"INSERT INTO engage_comment ({COLUMNS}) VALUES "
-                "(%s, 0, %s, %s, 'published', GeomFromEWKT(%s), '[]', '', '', '', '', %s, '', %s)"
+            marks = ", ".join(
+                "GeomFromEWKT(%s)" if column == geometry else "%s" for column in columns
             )
+            # Datetimes as Django stores them in SQLite (UTC text without an offset).
+            adapt = connection.ops.adapt_datetimefield_value
             batch = [
-                (discussion, name, body, ewkt, created, created)
-                for discussion, name, body, ewkt, created in rows
+                tuple(adapt(v) if isinstance(v, dt.datetime) else v for v in row) for row in rows
             ]
-            cursor.executemany(sql, batch)
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", batch
+            )
             count = len(batch)
     return count
+
+
+def insert_comments(rows) -> int:
+    """Published pinned comments from :func:`comment_rows`; returns the number of rows. The
+    columns not listed are nullable."""
+    return bulk_insert(
+        "engage_comment",
+        COLUMNS,
+        (
+            (discussion, 0, name, body, "published", ewkt, "[]", "", "", "", "", created, "")
+            + (created,)
+            for discussion, name, body, ewkt, created in rows
+        ),
+        geometry="geometry",
+    )
 
 
 def ensure_bench_pages(log) -> tuple:
