@@ -102,30 +102,39 @@ def django_shell(environ: dict[str, str], code: str) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def create_discussion(environ: dict[str, str]) -> int:
-    """A fresh published, post-moderated discussion open to anonymous posting, so the
-    benchmark's comments are the only ones in it."""
-    return int(
+def create_discussions(environ: dict[str, str], count: int) -> list[int]:
+    """``count`` fresh published, post-moderated discussions open to anonymous posting, so
+    the benchmark's comments are the only ones in each (one Django start-up for all)."""
+    return json.loads(
         django_shell(
             environ,
-            "from engage.services import discussion_create;"
-            "print(discussion_create(title='bench', is_published=True).pk)",
+            "import json; from engage.services import discussion_create;"
+            "print(json.dumps([discussion_create(title='bench', is_published=True).pk"
+            f" for _ in range({int(count)})]))",
         )
     )
+
+
+def create_discussion(environ: dict[str, str]) -> int:
+    return create_discussions(environ, 1)[0]
+
+
+def stored_comment_ids_of(environ: dict[str, str], discussions: list[int]) -> dict[int, set[int]]:
+    """The truth: every published comment of each discussion, read from the database."""
+    ids = [int(d) for d in discussions]
+    found = json.loads(
+        django_shell(
+            environ,
+            "import json; from engage.models import Comment;"
+            f"print(json.dumps({{d: list(Comment.objects.filter(discussion_id=d,"
+            f"status='published').values_list('id', flat=True)) for d in {ids}}}))",
+        )
+    )
+    return {int(d): set(ids) for d, ids in found.items()}
 
 
 def stored_comment_ids(environ: dict[str, str], discussion: int) -> set[int]:
-    """The truth: every published comment of the discussion, read from the database."""
-    return set(
-        json.loads(
-            django_shell(
-                environ,
-                "import json; from engage.models import Comment;"
-                f"print(json.dumps(list(Comment.objects.filter(discussion_id={discussion},"
-                "status='published').values_list('id', flat=True))))",
-            )
-        )
-    )
+    return stored_comment_ids_of(environ, [discussion])[discussion]
 
 
 class Uvicorn:
