@@ -113,17 +113,51 @@ def layer_features_geojson(
 # --- Vector tiles ------------------------------------------------------------------------
 
 
+# From this zoom the PostGIS tile statement is prepared once per connection and its plan kept.
+# Why: planning it took about 0.15 ms (EXPLAIN: 0.12 ms planning, 0.02 ms execution at z16;
+# 0.37 ms a z16 tile from the client vs 0.22 ms prepared), a third of a small tile and most
+# of our gap to the bench floor, whose psycopg connection prepares it. Below this zoom a tile
+# takes milliseconds, planning is a few per cent of it, and a plan made for the tile's own
+# extent can suit a wide area better than the generic plan a prepared statement settles on.
+PREPARED_TILE_MIN_ZOOM = 13
+
+
+def _fetchone_prepared(text: str, params: Sequence) -> tuple:
+    """The first row of ``text`` run as a server-side prepared statement on Django's
+    connection (psycopg prepares it on first use and reuses it on that connection).
+
+    Django's own cursor binds parameters in the client and never prepares, so this uses a
+    psycopg cursor with server-side binding on the same connection, inside Django's error
+    wrapping. It does not pass through Django's cursor wrapper: the statement is not in
+    ``connection.queries``. Where the connection's ``prepare_threshold`` is None (Django's
+    default, kept when ``DATABASE_POOL`` is off for an external pooler) psycopg does not
+    prepare and the statement runs plainly.
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(text, params, prepare=True)
+        return cursor.fetchone()
+
+
 def layer_tile(*, layer: Layer, z: int, x: int, y: int) -> bytes:
     """The layer's Mapbox Vector Tile z/x/y; empty bytes when no feature touches it.
 
     The MVT layer is named after the layer slug; features carry the feature id and the
     properties ``code``, ``label`` and ``colour``.
     """
+    if _is_postgis():
+        params = [z, x, y, layer.pk, layer.slug]
+        if z >= PREPARED_TILE_MIN_ZOOM:
+            (tile,) = _fetchone_prepared(sql.POSTGIS_TILE_SQL, params)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql.POSTGIS_TILE_SQL, params)
+                (tile,) = cursor.fetchone()
+        return bytes(tile or b"")
     with connection.cursor() as cursor:
-        if _is_postgis():
-            cursor.execute(sql.POSTGIS_TILE_SQL, [z, x, y, layer.pk, layer.slug])
-            (tile,) = cursor.fetchone()
-            return bytes(tile or b"")
         cursor.execute(
             sql.SPATIALITE_TILE_SQL, [layer.pk, *sql.spatialite_tile_window(z=z, x=x, y=y)]
         )
