@@ -114,8 +114,8 @@ def layer_features_geojson(
 
 
 # From this zoom the PostGIS tile statement is prepared once per connection and its plan kept.
-# Why: planning it took about 0.15 ms (EXPLAIN: 0.12 ms planning, 0.02 ms execution at z16;
-# 0.37 ms a z16 tile from the client vs 0.22 ms prepared), a third of a small tile and most
+# Why: planning a z16 tile took 0.10 ms beside 0.16 ms of execution (EXPLAIN ANALYZE, p50 over
+# the bench's 24 city tiles; from psycopg 0.37 ms a tile unprepared, 0.22 ms prepared), most
 # of our gap to the bench floor, whose psycopg connection prepares it. Below this zoom a tile
 # takes milliseconds, planning is a few per cent of it, and a plan made for the tile's own
 # extent can suit a wide area better than the generic plan a prepared statement settles on.
