@@ -135,8 +135,11 @@ def _fetchone_prepared(text: str, params: Sequence) -> tuple:
     """
     import psycopg
 
+    # The checks Django's cursor makes before a statement: its connection, in this thread, not
+    # in a transaction already marked for rollback.
     connection.ensure_connection()
     connection.validate_thread_sharing()
+    connection.validate_no_broken_transaction()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(text, params, prepare=True)
         return cursor.fetchone()

@@ -216,3 +216,25 @@ def test_without_django_s_pool_psycopg_prepares_nothing_and_the_tile_is_the_same
         connection.connection.prepare_threshold = kept
     assert features(tile) == features(plain_tile(zoning, 16, x, y))
     assert features(tile)
+
+
+@pytest.mark.postgis
+def test_on_postgis_a_prepared_tile_refuses_a_transaction_marked_for_rollback_as_django_does(
+    zoning,
+):
+    from django.db import DatabaseError, connection, transaction
+    from django.db.transaction import TransactionManagementError
+
+    from landuse.selectors import layer_tile
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+                cursor.execute("SELECT no_such_function()")
+        except DatabaseError:
+            pass
+        # z16: the prepared statement; z10: Django's own cursor. Both refuse alike.
+        for z in (16, 10):
+            x, y = tile_of(-104.98, 39.745, z)
+            with pytest.raises(TransactionManagementError):
+                layer_tile(layer=zoning, z=z, x=x, y=y)
