@@ -9,7 +9,7 @@ import mapbox_vector_tile
 import pytest
 
 from landuse.services import layer_import
-from tests.landuse.conftest import polygon_feature, two_blocks
+from tests.landuse.conftest import polygon_feature, prepared_runs, two_blocks
 
 pytestmark = pytest.mark.django_db
 
@@ -114,20 +114,8 @@ def test_an_unknown_layer_is_404(client, zoning):
 
 
 def tile_plan_runs() -> tuple[int, int]:
-    """Runs of prepared tile statements on this connection so far: (all, on a generic plan).
-
-    Counted rather than listed: a statement prepared by an earlier test on the same pooled
-    connection may still be there."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT COALESCE(sum(generic_plans + custom_plans), 0), COALESCE(sum(generic_plans), 0)"
-            " FROM pg_prepared_statements WHERE statement LIKE %s",
-            ["%ST_AsMVT%"],
-        )
-        runs, generic = cursor.fetchone()
-        return int(runs), int(generic)
+    """Runs of prepared tile statements on this connection so far: (all, on a generic plan)."""
+    return prepared_runs("%ST_AsMVT%")
 
 
 def features(tile: bytes) -> list:
@@ -238,3 +226,17 @@ def test_on_postgis_a_prepared_tile_refuses_a_transaction_marked_for_rollback_as
             x, y = tile_of(-104.98, 39.745, z)
             with pytest.raises(TransactionManagementError):
                 layer_tile(layer=zoning, z=z, x=x, y=y)
+
+
+@pytest.mark.postgis
+def test_while_django_logs_queries_the_tile_statement_is_logged(zoning):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from landuse.selectors import layer_tile
+
+    x, y = tile_of(-104.98, 39.745, 16)
+    with CaptureQueriesContext(connection) as queries:
+        tile = layer_tile(layer=zoning, z=16, x=x, y=y)
+    assert [q["sql"].count("ST_AsMVT(") for q in queries] == [1]
+    assert features(tile) == features(plain_tile(zoning, 16, x, y))
