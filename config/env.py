@@ -72,6 +72,8 @@ def env_rates(name: str, *, allowed: set[str]) -> dict[str, tuple[int, int]]:
 
 
 _POSTGIS_SCHEMES = {"postgis", "postgres", "postgresql"}
+# psycopg's own default: a statement is prepared after this many runs on one connection.
+PREPARE_THRESHOLD = 5
 
 
 # Concurrent writers under ASGI (one thread per request): a deferred transaction that reads
@@ -124,6 +126,13 @@ def database_from_url(url: str, *, name: str, default_path: Path, pool: bool = T
         if pool:
             # Django's psycopg pool: without it every ASGI request opens a new connection.
             options["pool"] = {"min_size": 1, "max_size": 10, "timeout": 10}
+            # Django turns psycopg's prepared statements off (None) for the sake of external
+            # poolers such as PgBouncer; with its own pool each connection is PostgreSQL's,
+            # so they may stay on. Django's cursors bind client-side and never prepare: only
+            # a statement run with prepare=True on a server-binding cursor is: the vector tile
+            # and the point lookup, whose planning was over a third of their time in PostgreSQL
+            # (landuse.selectors).
+            options.setdefault("prepare_threshold", PREPARE_THRESHOLD)
         return {
             "ENGINE": "django.contrib.gis.db.backends.postgis",
             "NAME": database,

@@ -201,6 +201,15 @@ def test_database_url_helper_rejects_plain_sqlite():
         database_from_url("sqlite:///x.db", name="DATABASE_URL", default_path=ROOT / "x")
 
 
+def test_prepared_statements_are_allowed_on_django_s_own_pool_and_not_without_it():
+    url = "postgis://planner@db.internal:5432/civicmap"
+    pooled = database_from_url(url, name="DATABASE_URL", default_path=ROOT / "x")
+    unpooled = database_from_url(url, name="DATABASE_URL", default_path=ROOT / "x", pool=False)
+    assert pooled["OPTIONS"]["prepare_threshold"] == 5
+    # Without our pool an external pooler (PgBouncer) may stand between: Django's default.
+    assert "prepare_threshold" not in unpooled["OPTIONS"]
+
+
 def test_redis_url_helper_accepts_unix_socket_and_empty():
     assert redis_from_url("", name="REDIS_URL") is None
     assert redis_from_url("unix:///run/redis.sock", name="REDIS_URL").url.startswith("unix:")

@@ -86,3 +86,19 @@ def ogr2ogr(tmp_path: Path) -> Callable[..., Path]:
         return target
 
     return convert
+
+
+def prepared_runs(statement_like: str) -> tuple[int, int]:
+    """Runs of the prepared statements on this PostGIS connection whose text is LIKE
+    ``statement_like``, so far: (all, on a generic plan). Counted rather than listed: a
+    statement prepared by an earlier test on the same pooled connection may still be there."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(sum(generic_plans + custom_plans), 0), COALESCE(sum(generic_plans), 0)"
+            " FROM pg_prepared_statements WHERE statement LIKE %s",
+            [statement_like],
+        )
+        runs, generic = cursor.fetchone()
+        return int(runs), int(generic)

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from landuse.models import Layer
 from landuse.selectors import LayerAnswer, point_lookup
 from landuse.services import layer_import
-from tests.landuse.conftest import BOTH_BLOCKS, polygon_feature, two_blocks
+from tests.landuse.conftest import BOTH_BLOCKS, polygon_feature, prepared_runs, two_blocks
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,17 @@ def test_the_lookup_is_one_sql_statement(city):
     with CaptureQueriesContext(connection) as queries:
         point_lookup(lon=-104.975, lat=39.745)
     assert len(queries) == 1
+
+
+@pytest.mark.postgis
+def test_on_postgis_the_lookup_reuses_a_prepared_statement_and_its_plan(city):
+    runs, generic = prepared_runs("%JOIN landuse_layer l%")
+    answers = [point_lookup(lon=-104.985 + i * 1e-4, lat=39.745) for i in range(7)]
+    now_runs, now_generic = prepared_runs("%JOIN landuse_layer l%")
+    assert now_runs - runs == 7
+    assert now_generic > generic
+    # The generic plan answers as the first, value-specific ones did.
+    assert all([a.code for a in answer] == ["U-SU-C", "UO-3"] for answer in answers)
 
 
 def test_the_api_answers_with_codes_labels_and_colours(client, city):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import mapbox_vector_tile
 import pytest
 
 from landuse.services import layer_import
-from tests.landuse.conftest import polygon_feature, two_blocks
+from tests.landuse.conftest import polygon_feature, prepared_runs, two_blocks
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +108,135 @@ def test_a_tile_outside_the_grid_is_400(client, zoning, path):
 
 def test_an_unknown_layer_is_404(client, zoning):
     assert client.get("/tiles/parks/0/0/0.mvt").status_code == 404
+
+
+# --- PostGIS: the tile statement prepared from street zooms (landuse.selectors) -----------
+
+
+def tile_plan_runs() -> tuple[int, int]:
+    """Runs of prepared tile statements on this connection so far: (all, on a generic plan)."""
+    return prepared_runs("%ST_AsMVT%")
+
+
+def features(tile: bytes) -> list:
+    """A tile's features, sorted: ST_AsMVT does not promise an order, and two plans may differ."""
+    return sorted(
+        (f["id"], json.dumps(f["geometry"]), json.dumps(f["properties"], sort_keys=True))
+        for layer in mapbox_vector_tile.decode(tile).values()
+        for f in layer["features"]
+    )
+
+
+def plain_tile(layer, z: int, x: int, y: int) -> bytes:
+    from django.db import connection
+
+    from landuse import sql
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql.POSTGIS_TILE_SQL, [z, x, y, layer.pk, layer.slug])
+        return bytes(cursor.fetchone()[0] or b"")
+
+
+@pytest.mark.postgis
+def test_on_postgis_a_street_zoom_tile_reuses_a_prepared_statement_and_its_plan(zoning):
+    from landuse.selectors import PREPARED_TILE_MIN_ZOOM, layer_tile
+
+    x, y = tile_of(-104.98, 39.745, 16)
+    assert 16 >= PREPARED_TILE_MIN_ZOOM
+    runs, generic = tile_plan_runs()
+    # PostgreSQL plans the first five runs for their values, then keeps a generic plan.
+    for _ in range(7):
+        layer_tile(layer=zoning, z=16, x=x, y=y)
+    now_runs, now_generic = tile_plan_runs()
+    assert now_runs - runs == 7
+    assert now_generic > generic
+
+
+@pytest.mark.postgis
+def test_on_postgis_a_city_zoom_tile_is_planned_for_its_own_extent(zoning):
+    from landuse.selectors import PREPARED_TILE_MIN_ZOOM, layer_tile
+
+    x, y = tile_of(-104.98, 39.745, 10)
+    assert 10 < PREPARED_TILE_MIN_ZOOM
+    runs = tile_plan_runs()
+    for _ in range(3):
+        layer_tile(layer=zoning, z=10, x=x, y=y)
+    assert tile_plan_runs() == runs
+
+
+@pytest.mark.postgis
+def test_on_postgis_the_prepared_tile_is_the_tile_the_plain_statement_builds(zoning):
+    from landuse.selectors import layer_tile
+
+    # Past PostgreSQL's fifth run a prepared statement may switch to its generic plan: the
+    # answers must not change when it does, for tiles with features and without.
+    tiles = [(z, *tile_of(-104.98, 39.745, z)) for z in (13, 15, 17)] + [(16, 0, 0)]
+    for _ in range(3):
+        for z, x, y in tiles:
+            tile = layer_tile(layer=zoning, z=z, x=x, y=y)
+            assert features(tile) == features(plain_tile(zoning, z, x, y))
+    codes = {
+        f["properties"]["code"]
+        for f in mapbox_vector_tile.decode(
+            layer_tile(layer=zoning, z=13, x=tiles[0][1], y=tiles[0][2])
+        )["zoning"]["features"]
+    }
+    assert codes == {"C-MX-5", "U-SU-C"}
+    assert layer_tile(layer=zoning, z=16, x=0, y=0) == b""
+
+
+@pytest.mark.postgis
+def test_without_django_s_pool_psycopg_prepares_nothing_and_the_tile_is_the_same(zoning):
+    from django.db import connection
+
+    from landuse.selectors import layer_tile
+
+    # DATABASE_POOL off (an external pooler): Django's default, no prepared statements.
+    x, y = tile_of(-104.98, 39.745, 16)
+    connection.ensure_connection()
+    kept = connection.connection.prepare_threshold
+    connection.connection.prepare_threshold = None
+    runs = tile_plan_runs()
+    try:
+        tile = layer_tile(layer=zoning, z=16, x=x, y=y)
+        assert tile_plan_runs() == runs
+    finally:
+        connection.connection.prepare_threshold = kept
+    assert features(tile) == features(plain_tile(zoning, 16, x, y))
+    assert features(tile)
+
+
+@pytest.mark.postgis
+def test_on_postgis_a_prepared_tile_refuses_a_transaction_marked_for_rollback_as_django_does(
+    zoning,
+):
+    from django.db import DatabaseError, connection, transaction
+    from django.db.transaction import TransactionManagementError
+
+    from landuse.selectors import layer_tile
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+                cursor.execute("SELECT no_such_function()")
+        except DatabaseError:
+            pass
+        # z16: the prepared statement; z10: Django's own cursor. Both refuse alike.
+        for z in (16, 10):
+            x, y = tile_of(-104.98, 39.745, z)
+            with pytest.raises(TransactionManagementError):
+                layer_tile(layer=zoning, z=z, x=x, y=y)
+
+
+@pytest.mark.postgis
+def test_while_django_logs_queries_the_tile_statement_is_logged(zoning):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from landuse.selectors import layer_tile
+
+    x, y = tile_of(-104.98, 39.745, 16)
+    with CaptureQueriesContext(connection) as queries:
+        tile = layer_tile(layer=zoning, z=16, x=x, y=y)
+    assert [q["sql"].count("ST_AsMVT(") for q in queries] == [1]
+    assert features(tile) == features(plain_tile(zoning, 16, x, y))
