@@ -10,11 +10,11 @@ writer only moves finished rows. Which library does what:
   begins, so memory stays flat), then the file is streamed. It wrote the 100k-row sheet in
   half the CPU time of openpyxl's write-only mode (8.3 s against 15.1 s, measured).
 - GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) writes a layer ``feedback`` in EPSG:4326 through
-  an OGR VRT that declares every field's type (the geometry as WKT); the file is then
-  streamed. On a SpatiaLite file it runs the export's statement on the file itself
-  (``write_gpkg_from_database``), as fast as ``ogr2ogr`` alone; otherwise (PostgreSQL, an
-  open transaction, an in-memory database) it reads the rows as CSV from a pipe while the
-  database is still being read (``write_gpkg``).
+  an OGR VRT that declares every field's type; the file is then streamed. On a SpatiaLite
+  file it runs the export's statement on the file itself (``write_gpkg_from_database``: no
+  row passes through this process); otherwise (PostgreSQL, an open transaction, an in-memory
+  database, a GDAL error) it reads the rows as CSV from a pipe while the database is still
+  being read (``write_gpkg``).
 - GeoJSON: features made by the database (``ST_AsGeoJSON``/``AsGeoJSON`` inside a JSON object:
   RFC 7946, WGS84 lon/lat, no ``crs``; geometries were oriented counter-clockwise when they
   were validated), joined and streamed.
@@ -81,8 +81,8 @@ FIELD_TYPES = {
     "disagree": "Integer", "flags": "Integer", "created_at": "DateTime", "lon": "Real",
     "lat": "Real", "geometry": "WKT",
 }  # fmt: skip
-# What strip_controls would change: control characters but tab and newline, CR, bidi overrides.
 _GDAL_ERROR = re.compile(r"^ERROR \d+:", re.MULTILINE)
+# What strip_controls would change: control characters but tab and newline, CR, bidi overrides.
 _NEEDS_STRIPPING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
