@@ -227,11 +227,11 @@ def _database_vrt(database: str, sql: str, columns: list[str]) -> str:
 
 
 def _ogr2ogr(
-    *, vrt: str, path: str, extra: list[str], feed: Callable[[BinaryIO], int] | None = None
+    *, vrt: str, path: str, feed: Callable[[BinaryIO], int] | None = None
 ) -> tuple[int, str, int]:
     """Run ``ogr2ogr`` from the VRT into a GeoPackage at ``path`` (layer ``feedback``, any
-    geometry type, EPSG:4326), ``feed`` writing its standard input: (exit status, the end of
-    its messages, what ``feed`` returned)."""
+    geometry type, EPSG:4326), ``feed`` writing its standard input: (exit status, its
+    messages, what ``feed`` returned)."""
     ogr2ogr = shutil.which("ogr2ogr")
     if ogr2ogr is None:
         raise RuntimeError("ogr2ogr (gdal-bin) is needed for GeoPackage exports.")
@@ -242,7 +242,7 @@ def _ogr2ogr(
             handle.write(vrt)
         errors = open(os.path.join(folder, "errors.txt"), "w+b")  # noqa: SIM115 - closed below
         command = [
-            ogr2ogr, *extra, "-f", "GPKG", path, source, "-nln", "feedback", "-nlt", "GEOMETRY",
+            ogr2ogr, "-f", "GPKG", path, source, "-nln", "feedback", "-nlt", "GEOMETRY",
             "-a_srs", "EPSG:4326",
         ]  # fmt: skip
         # A fixed program and arguments over our own files.
@@ -266,7 +266,7 @@ def _ogr2ogr(
                 process.kill()
                 code = process.wait()
         errors.seek(0)
-        message = errors.read().decode("utf-8", "replace")[-2000:]
+        message = errors.read().decode("utf-8", "replace")
         errors.close()
         return code, message, fed
     finally:
@@ -291,9 +291,9 @@ def write_gpkg(
             count += len(batch)
         return count
 
-    code, message, count = _ogr2ogr(vrt=_vrt(columns), path=path, extra=[], feed=feed)
+    code, message, count = _ogr2ogr(vrt=_vrt(columns), path=path, feed=feed)
     if code:
-        raise RuntimeError(f"ogr2ogr could not write the GeoPackage: {message}")
+        raise RuntimeError(f"ogr2ogr could not write the GeoPackage: {message[-2000:]}")
     return count
 
 
@@ -320,8 +320,10 @@ def write_gpkg_from_database(
     that is not written in safely) or GDAL failed: then the caller uses :func:`write_gpkg`.
 
     Same snapshot rule as the cursor: GDAL's one statement holds its read until it ends (the
-    rows as they were when it started); writers wait for it as they would for our cursor, for
-    the lock timeout of the settings."""
+    rows as they were when it started), and writers wait for it as they would for our cursor.
+    GDAL gives up on a database a writer holds locked after about 5 s (an ERROR, exit status
+    0; ``OGR_SQLITE_PRAGMA=busy_timeout`` did not lengthen it, measured): then the pipe, whose
+    connection waits the settings' lock timeout."""
     database = database_file_for_gdal()
     if database is None:
         return None
@@ -331,15 +333,13 @@ def write_gpkg_from_database(
     if statement is None:
         return None
     columns, sql = statement
-    timeout = float(connection.settings_dict.get("OPTIONS", {}).get("timeout", 5))
-    extra = ["--config", "OGR_SQLITE_PRAGMA", f"busy_timeout={int(timeout * 1000)}"]
     vrt = _database_vrt(database, sql, columns)
-    code, message, _fed = _ogr2ogr(vrt=vrt, path=path, extra=extra)
+    code, message, _fed = _ogr2ogr(vrt=vrt, path=path)
     # A VRT source that fails (a file that is not a database, a statement SQLite refuses, a
     # read stopped half-way) is reported as an ERROR while ogr2ogr still exits 0 with the
     # rows it got: after any error this GeoPackage is not to be trusted.
     if code or _GDAL_ERROR.search(message):
-        logger.warning("ogr2ogr could not read the database; the rows go through us: %s", message)
+        logger.warning("ogr2ogr could not read the database: %s", message[-2000:])
         if os.path.exists(path):
             os.unlink(path)
         return None
