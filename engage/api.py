@@ -619,7 +619,13 @@ def feedback_export(request: HttpRequest, discussion_id: int, fmt: str):
             if fmt == "xlsx":
                 count = exports.write_xlsx(batches=batches, columns=columns, path=path)
             else:
-                count = exports.write_gpkg(batches=batches, columns=columns, path=path, lines=lines)
+                count = exports.write_gpkg_from_database(
+                    discussion=discussion, filters=filters, personal_data=personal, path=path
+                )
+                if count is None:  # not a database file GDAL can read: the rows go through us
+                    count = exports.write_gpkg(
+                        batches=batches, columns=columns, path=path, lines=lines
+                    )
             finished(count)
             body = exports.file_body(exports.open_and_unlink(path))
         finally:

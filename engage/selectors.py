@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -362,7 +364,11 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # - "cells-csv", "map-csv": the "cells" and "map" rows as one column, the row's CSV line (RFC
 #   4180: text quoted, CRLF) made by the database, so Python only joins lines (the CSV writer
 #   in Python was most of the CSV and GeoPackage exports' own CPU beside the database).
-EXPORT_FORMS = ("cells", "sheet", "features", "map", "raw", "cells-csv", "map-csv")
+# - "map-gdal": the "map" rows for GDAL reading the statement itself from a SpatiaLite file
+#   (``feedback_export_statement``): each column named after its export column, empty text as
+#   NULL (as GDAL's CSV reader makes it of the "map-csv" lines), the geometry as hexadecimal
+#   WKB named "wkb".
+EXPORT_FORMS = ("cells", "sheet", "features", "map", "raw", "cells-csv", "map-csv", "map-gdal")
 
 
 def export_columns(*, personal_data: bool) -> list[str]:
@@ -391,6 +397,7 @@ class _Dialect:
     created_local: str  # .format(zone=…): local time, ISO 8601 without an offset
     geojson: str
     wkt: str
+    wkb_hex: str  # the geometry as WKB in hexadecimal text (every coordinate as stored)
     feature_text: str  # .format(pairs=…, geojson=…)
     first_code: str  # .format(…): the code point of the first character
     crlf: str  # the CSV line end
@@ -410,6 +417,7 @@ _POSTGIS = _Dialect(
     created_local=("to_char(c.created_at AT TIME ZONE {zone}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"),
     geojson="ST_AsGeoJSON(c.geometry, 7)::json",
     wkt="ST_AsText(c.geometry)",
+    wkb_hex="encode(ST_AsBinary(c.geometry), 'hex')",
     feature_text=(
         "json_build_object('type', 'Feature', 'id', c.id, 'geometry', {geojson}, "
         "'properties', json_build_object({pairs}))::text"
@@ -440,6 +448,7 @@ _SPATIALITE = _Dialect(
     created_local="strftime('%%Y-%%m-%%dT%%H:%%M:%%f', c.created_at, 'localtime')",
     geojson="json(AsGeoJSON(c.geometry, 7))",
     wkt="AsText(c.geometry)",
+    wkb_hex="Hex(AsBinary(c.geometry))",
     feature_text=(
         "json_object('type', 'Feature', 'id', c.id, 'geometry', {geojson}, "
         "'properties', json_object({pairs}))"
@@ -506,12 +515,24 @@ def _select_list(
     *, form: str, personal_data: bool, title: str, dialect: _Dialect, email: str
 ) -> tuple[list[str], str, list]:
     """(column names, the SELECT list, its parameters) for one form."""
-    base = form.removesuffix("-csv")
+    base = form.removesuffix("-csv").removesuffix("-gdal")
     names, parts, params = _select_list_parts(
         form=base, personal_data=personal_data, title=title, dialect=dialect, email=email
     )
-    if form != base:
+    if form.endswith("-csv"):
         return names, _csv_line_sql(parts, dialect), params
+    if form.endswith("-gdal"):
+        # The geometry as hexadecimal WKB text under a name GDAL leaves alone: GDAL's SQLite
+        # reader takes a column's kind from the first row, so a native geometry (or binary
+        # WKB) column is recognised only when the first comment has a pin, and a column named
+        # "geometry" is taken for a geometry of its own guessing. Text is always text; the
+        # VRT decodes it (cheaper than WKT both to make and to read: measured).
+        named = []
+        for name, (kind, sql) in zip(names[:-1], parts[:-1], strict=True):
+            value = sql if kind in ("int", "float") else f"NULLIF({sql}, '')"
+            named.append(f'{value} AS "{name}"')  # our export column names, never input
+        named.append(f'{dialect.wkb_hex} AS "wkb"')
+        return names, ", ".join(named), params
     return names, ", ".join(sql for _kind, sql in parts), params
 
 
@@ -593,6 +614,51 @@ def feedback_export_query(
         sql += f" AND c.id IN ({ids_sql})"
         params += list(ids_params)
     return names, sql + " ORDER BY c.id", params
+
+
+def feedback_export_statement(
+    *, discussion: Discussion, filters: FeedbackFilters, personal_data: bool, form: str
+) -> tuple[list[str], str] | None:
+    """The export's statement on SQLite with its parameters written in, for another program
+    reading the same database file (``ogr2ogr``), which has no way to bind them: (column names,
+    SQL), or None when a parameter is of a kind :func:`_sqlite_literal` does not write."""
+    if connection.vendor != "sqlite":
+        raise ValueError("feedback_export_statement writes SQLite literals")
+    names, sql, params = feedback_export_query(
+        discussion=discussion, filters=filters, personal_data=personal_data, form=form
+    )
+    literals = [_sqlite_literal(value) for value in params]
+    if None in literals:
+        return None
+    values = iter(literals)
+    # How Django's SQLite backend reads its own placeholders: %s a parameter, %% a percent sign;
+    # one pass, so nothing written in is read again.
+    text = re.sub(r"%%|%s", lambda m: "%" if m.group(0) == "%%" else next(values), sql)
+    if next(values, None) is not None:
+        raise ValueError("more parameters than placeholders")
+    return names, text
+
+
+def _sqlite_literal(value: object) -> str | None:
+    """A parameter as a SQLite literal that can only ever be that value: integers and finite
+    floats as numbers in parentheses (so a minus sign never meets another), text as its UTF-8
+    bytes in hexadecimal cast to TEXT (no quote, backslash or line end of the text reaches the
+    statement, so nothing in it can close the literal); None for any other kind."""
+    conform = getattr(value, "__conform__", None)
+    if conform is not None:  # what the sqlite3 module would bind: a geometry's WKT
+        value = conform(sqlite3.PrepareProtocol)
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):  # bool included: 0 or 1, as sqlite3 binds it
+        return f"({int(value)})"
+    if isinstance(value, float):
+        return f"({value!r})" if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            return f"CAST(X'{value.encode('utf-8').hex()}' AS TEXT)"
+        except UnicodeEncodeError:  # a lone surrogate: not text SQLite would take either
+            return None
+    return None
 
 
 def feedback_export_batches(

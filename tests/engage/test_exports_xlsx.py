@@ -65,3 +65,38 @@ def test_a_control_character_in_stored_data_does_not_break_the_workbook(moderato
         for r in read_xlsx(content_of(moderator_client.get(export_url(discussion, "xlsx"))))
     }
     assert rows[ids["point"]]["body"] == "bell and  escape"
+
+
+def test_text_that_looks_like_a_number_a_date_or_a_link_stays_text(moderator_client):
+    from engage.models import Comment
+
+    discussion, ids = feedback_discussion()
+    for key, body in (
+        ("point", "42"),
+        ("area", "https://example.org/plan"),
+        ("reply", "2026-11-27"),
+    ):
+        Comment.objects.filter(pk=ids[key]).update(body=body)
+    data = content_of(moderator_client.get(export_url(discussion, "xlsx")))
+    rows = {row["id"]: row for row in read_xlsx(data)}
+    assert rows[ids["point"]]["body"] == "42"
+    assert rows[ids["area"]]["body"] == "https://example.org/plan"
+    assert rows[ids["reply"]]["body"] == "2026-11-27"
+    sheet = load_workbook(io.BytesIO(data))["feedback"]
+    assert not sheet._hyperlinks
+    assert all(cell.hyperlink is None for row in sheet.iter_rows() for cell in row)
+
+
+def test_a_cell_longer_than_a_spreadsheet_holds_fails_the_export_rather_than_cutting_it(
+    moderator_client, tmp_path, monkeypatch
+):
+    import tempfile
+
+    from engage.models import Comment
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    discussion, ids = feedback_discussion()
+    Comment.objects.filter(pk=ids["point"]).update(body="x" * 40_000)  # older data, no limit
+    with pytest.raises(RuntimeError, match="32,767"):
+        moderator_client.get(export_url(discussion, "xlsx"))
+    assert list(tmp_path.iterdir()) == []

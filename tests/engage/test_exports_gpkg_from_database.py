@@ -1,0 +1,241 @@
+"""The GeoPackage made by ``ogr2ogr`` reading the SpatiaLite file itself
+(``write_gpkg_from_database``) against the one made from the rows piped through us
+(``write_gpkg``): the same layer, values written in safely, and the cases where the rows must
+go through us.
+
+The test database is in memory, which GDAL cannot open: these tests copy it to a file (its
+rows committed: transactional tests) and point the direct path at the copy."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from contextlib import closing
+from datetime import date, timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from engage import exports, selectors
+from engage.models import Comment, Discussion, ExportRecord
+from tests.engage.export_helpers import content_of, export_url, feedback_discussion
+
+spatialite_only = pytest.mark.skipif(
+    settings.DATABASE_IS_POSTGIS, reason="GDAL reads the database file on SpatiaLite only"
+)
+committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+# A title and a body that would break out of a quoted literal, or be read as a placeholder.
+TITLE = "O'Brien's \"plan\"; 50%s %% off');\nDROP TABLE engage_comment; --"
+BODY = "She said \"no\", twice,\nthen: 'quiet' — café, 100% %s"
+
+
+def database_copy(tmp_path) -> str:
+    """The (in-memory) test database with its committed rows, copied to a file."""
+    path = str(tmp_path / "copy.sqlite3")
+    connection.ensure_connection()
+    with closing(sqlite3.connect(path)) as target:
+        connection.connection.backup(target)
+    return path
+
+
+def layer_of(path: str) -> dict:
+    """A GeoPackage as plain data: the table's columns and declared types, its SRS and
+    geometry type, and every row by fid (the geometry as GDAL reads it, as WKB)."""
+    from django.contrib.gis.gdal import DataSource
+
+    with closing(sqlite3.connect(path)) as gpkg:
+        columns = gpkg.execute("PRAGMA table_info(feedback)").fetchall()
+        geometry = gpkg.execute(
+            "SELECT column_name, geometry_type_name, srs_id FROM gpkg_geometry_columns"
+        ).fetchall()
+        names = [c[1] for c in columns if c[1] != "geom"]
+        listed = ", ".join(names)  # the layer's own column names
+        rows = gpkg.execute(f"SELECT {listed} FROM feedback ORDER BY fid").fetchall()  # noqa: S608
+    shapes = [f.geom.coords if f.geom_type.num else None for f in DataSource(path)["feedback"]]
+    return {
+        "columns": [(c[1], c[2]) for c in columns],
+        "geometry": geometry,
+        "rows": rows,
+        "shapes": shapes,
+    }
+
+
+def both_ways(tmp_path, monkeypatch, discussion, **filters) -> tuple[dict, dict]:
+    """The same export written by GDAL from the database file and through the pipe."""
+    database = database_copy(tmp_path)
+    monkeypatch.setattr(exports, "database_file_for_gdal", lambda: database)
+    chosen = selectors.FeedbackFilters(**filters)
+    direct, piped = str(tmp_path / "direct.gpkg"), str(tmp_path / "piped.gpkg")
+    counted = exports.write_gpkg_from_database(
+        discussion=discussion, filters=chosen, personal_data=False, path=direct
+    )
+    form = exports.form_of("gpkg")
+    columns, batches = selectors.feedback_export_batches(
+        discussion=discussion, filters=chosen, personal_data=False, form=form
+    )
+    assert counted == exports.write_gpkg(
+        batches=batches, columns=columns, path=piped, lines=form.endswith("-csv")
+    )
+    return layer_of(direct), layer_of(piped)
+
+
+def assert_same_shapes(left: list, right: list) -> None:
+    # SpatiaLite's AsText (the pipe) keeps 6 decimals; the direct path keeps every digit.
+    assert len(left) == len(right)
+    for one, other in zip(left, right, strict=True):
+        assert (one is None) == (other is None)
+        if one is not None:
+            assert list(_flatten(one)) == pytest.approx(list(_flatten(other)), abs=1e-6)
+
+
+def _flatten(coords):
+    for item in coords:
+        if isinstance(item, tuple | list):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+@spatialite_only
+@committed
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"statuses": ("published",), "category": "idea"},
+        {"since": date.today() - timedelta(days=1), "until": date.today()},
+        {"bbox": (-104.991, 39.739, -104.989, 39.741)},
+        {"flagged": True},
+        {"category": "no ' such\nthing"},
+    ],
+    ids=["all", "status-and-category", "dates", "bbox", "flagged", "quote-in-a-filter"],
+)
+def test_gdal_reading_the_database_file_writes_the_same_layer_as_the_pipe(
+    tmp_path, monkeypatch, filters
+):
+    discussion, ids = feedback_discussion()
+    Discussion.objects.filter(pk=discussion.pk).update(title=TITLE)
+    Comment.objects.filter(pk=ids["point"]).update(body=BODY)
+    discussion.refresh_from_db()
+    direct, piped = both_ways(tmp_path, monkeypatch, discussion, **filters)
+    assert direct["columns"] == piped["columns"]
+    assert direct["geometry"] == piped["geometry"] == [("geom", "GEOMETRY", 4326)]
+    assert direct["rows"] == piped["rows"]
+    assert_same_shapes(direct["shapes"], piped["shapes"])
+    if not filters:
+        assert len(direct["rows"]) == 4
+        by_id = {row[0]: row for row in direct["rows"]}
+        names = [name for name, _type in direct["columns"] if name != "geom"]
+        point = dict(zip(names, by_id[ids["point"]], strict=True))
+        assert point["discussion"] == TITLE and point["body"] == BODY
+        assert point["flags"] == 1 and point["agree"] == 2
+
+
+@spatialite_only
+@committed
+def test_the_export_view_lets_gdal_read_the_database_file_when_it_can(
+    tmp_path, monkeypatch, moderator_client
+):
+    discussion, _ids = feedback_discussion()
+    database = database_copy(tmp_path)
+    monkeypatch.setattr(exports, "database_file_for_gdal", lambda: database)
+
+    def not_this_way(**_arguments):
+        raise AssertionError("the rows went through the pipe")
+
+    monkeypatch.setattr(exports, "write_gpkg", not_this_way)
+    path = tmp_path / "feedback.gpkg"
+    path.write_bytes(content_of(moderator_client.get(export_url(discussion, "gpkg"))))
+    assert len(layer_of(str(path))["rows"]) == 4
+    assert ExportRecord.objects.get().row_count == 4
+
+
+@spatialite_only
+@committed
+def test_when_gdal_cannot_read_the_file_the_rows_go_through_us_and_nothing_is_left(
+    tmp_path, monkeypatch, moderator_client
+):
+    discussion, _ids = feedback_discussion()
+    broken = tmp_path / "not-a-database.sqlite3"
+    broken.write_bytes(b"this is not SQLite")
+    monkeypatch.setattr(exports, "database_file_for_gdal", lambda: str(broken))
+    target = str(tmp_path / "direct.gpkg")
+    assert (
+        exports.write_gpkg_from_database(
+            discussion=discussion,
+            filters=selectors.FeedbackFilters(),
+            personal_data=False,
+            path=target,
+        )
+        is None
+    )
+    assert not (tmp_path / "direct.gpkg").exists()
+    path = tmp_path / "feedback.gpkg"
+    path.write_bytes(content_of(moderator_client.get(export_url(discussion, "gpkg"))))
+    assert len(layer_of(str(path))["rows"]) == 4
+
+
+@spatialite_only
+@committed
+def test_gdal_reads_only_a_file_database_outside_a_transaction(tmp_path, monkeypatch):
+    assert exports.database_file_for_gdal() is None  # the tests' database is in memory
+    database = database_copy(tmp_path)
+    monkeypatch.setitem(connection.settings_dict, "NAME", database)
+    assert exports.database_file_for_gdal() == database
+    with transaction.atomic():  # uncommitted rows would be missing from GDAL's read
+        assert exports.database_file_for_gdal() is None
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "missing.sqlite3"))
+    assert exports.database_file_for_gdal() is None
+
+
+@pytest.mark.django_db
+def test_inside_the_tests_transaction_the_rows_always_go_through_us():
+    # On PostgreSQL there is no file to read; on SpatiaLite the test's rows are uncommitted.
+    assert exports.database_file_for_gdal() is None
+
+
+@spatialite_only
+@pytest.mark.django_db
+def test_the_statement_for_gdal_has_every_parameter_written_in():
+    discussion = Discussion.objects.create(title=TITLE)
+    filters = selectors.FeedbackFilters(category="it's", bbox=(-105.0, 39.0, -104.0, 40.0))
+    names, sql = selectors.feedback_export_statement(
+        discussion=discussion, filters=filters, personal_data=False, form="map-gdal"
+    )
+    assert names[-1] == "geometry" and "%s" not in sql and TITLE not in sql
+    with connection.cursor() as cursor:  # SQLite runs it as it is, without parameters
+        cursor.execute(sql.replace("%", "%%"), [])
+        assert cursor.fetchall() == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [TITLE, BODY, "", "%s", "'", "é中\u202e\U0001f600", 0, -5, 2**62, -104.99, 1e-300, None],
+)
+def test_every_literal_reads_back_as_the_value_it_was_made_from(value):
+    literal = selectors._sqlite_literal(value)
+    with closing(sqlite3.connect(":memory:")) as database:
+        assert database.execute(f"SELECT {literal}").fetchone()[0] == value  # noqa: S608
+
+
+@pytest.mark.parametrize("value", [b"bytes", math.inf, math.nan, date(2026, 1, 1), "\ud800"])
+def test_a_value_that_cannot_be_written_in_safely_has_no_literal(value):
+    assert selectors._sqlite_literal(value) is None
+
+
+@pytest.mark.django_db
+def test_bad_filters_are_still_rejected_before_any_geopackage_is_made(
+    moderator_client, monkeypatch
+):
+    discussion, _ids = feedback_discussion()
+
+    def never(**_arguments):
+        raise AssertionError("a GeoPackage was started")
+
+    monkeypatch.setattr(exports, "write_gpkg_from_database", never)
+    monkeypatch.setattr(exports, "write_gpkg", never)
+    for query in ("since=yesterday", "bbox=1,2,3", "status=nope", "flagged=maybe", "colour=red"):
+        response = moderator_client.get(export_url(discussion, "gpkg", query))
+        assert response.status_code == 400, query
