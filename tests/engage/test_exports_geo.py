@@ -11,6 +11,7 @@ import pytest
 from django.contrib.gis.gdal import DataSource
 
 from engage.models import Comment, ExportRecord
+from tests.conftest import require_service
 from tests.engage.export_helpers import content_of, export_url, feedback_discussion
 
 pytestmark = pytest.mark.django_db
@@ -61,8 +62,9 @@ def test_the_geopackage_opens_in_gdal_with_epsg_4326_and_typed_fields(
     assert ExportRecord.objects.get().row_count == 4
 
 
-@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="needs gdal-bin's ogrinfo")
 def test_ogrinfo_reports_the_crs_and_field_types_qgis_will_see(moderator_client, tmp_path):
+    if shutil.which("ogrinfo") is None:
+        require_service("needs gdal-bin's ogrinfo")
     discussion, _ids = feedback_discussion()
     path = tmp_path / "feedback.gpkg"
     path.write_bytes(content_of(moderator_client.get(export_url(discussion, "gpkg"))))

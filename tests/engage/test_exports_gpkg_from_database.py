@@ -14,16 +14,14 @@ from contextlib import closing
 from datetime import date, timedelta
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 
 from engage import exports, selectors
 from engage.models import Comment, Discussion, ExportRecord
 from tests.engage.export_helpers import content_of, export_url, feedback_discussion
 
-spatialite_only = pytest.mark.skipif(
-    settings.DATABASE_IS_POSTGIS, reason="GDAL reads the database file on SpatiaLite only"
-)
+# GDAL reads the database file on SpatiaLite only.
+spatialite_only = pytest.mark.spatialite
 committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 # A title and a body that would break out of a quoted literal, or be read as a placeholder.

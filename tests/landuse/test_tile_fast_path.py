@@ -163,15 +163,15 @@ async def test_the_lookup_answers_what_the_api_answers(zoning):
     assert "content-security-policy" in head
 
 
+# PostGIS lookups go through Django's pooled connection in its thread.
+@pytest.mark.spatialite
 async def test_on_spatialite_the_lookup_is_answered_without_the_hop_to_django_s_thread(
-    zoning, monkeypatch, settings
+    zoning, monkeypatch
 ):
     import json
 
     from landuse import fastpath
 
-    if settings.DATABASE_IS_POSTGIS:
-        pytest.skip("PostGIS lookups go through Django's pooled connection in its thread")
     path = "/api/landuse/lookup/?lon=-104.985&lat=39.745"
     _, _, through_the_thread = await call(django_asgi_app, path)
 
