@@ -8,7 +8,7 @@ import pytest
 from engage import selectors
 from engage.models import Comment, Reaction
 from engage.rules import Participant
-from engage.services import comment_create
+from engage.services import comment_create, comment_edit
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,12 @@ def post(discussion, body: str, parent=None) -> Comment:
 
 
 def test_the_outline_lists_published_hidden_and_withdrawn_comments_in_id_order(discussion):
-    first = post(discussion, "First")
+    first, token = comment_create(
+        discussion=discussion,
+        participant=Participant(user=None, key="a:t"),
+        body="First",
+        display_name="Sam",
+    )
     reply = post(discussion, "Reply", parent=first)
     hidden = post(discussion, "Hidden")
     pending = post(discussion, "Pending")
@@ -37,9 +42,14 @@ def test_the_outline_lists_published_hidden_and_withdrawn_comments_in_id_order(d
         (reply.pk, first.pk, "published"),
         (hidden.pk, None, "hidden"),
     ]
-    # The time of each comment's last visible change goes along (a rendered thread keys on it).
-    assert [row[3] for row in outline] == [
-        Comment.objects.get(pk=pk).changed_at for pk in (first.pk, reply.pk, hidden.pk)
+    # Each comment's version moves with every visible change (a rendered thread keys on it).
+    author = Participant(user=None, key="a:t", edit_token=token)
+    comment_edit(comment=first, participant=author, body="First, edited")
+    again = selectors.comment_thread_outline(discussion=discussion)
+    assert [row[3] == before[3] for row, before in zip(again, outline, strict=True)] == [
+        False,
+        True,
+        True,
     ]
 
 
