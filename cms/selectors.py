@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
+import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
@@ -282,6 +285,8 @@ class ThreadNode:
     comment: object
     visible: bool
     replies: list[ThreadNode] = field(default_factory=list)
+    # Whether the reader may reply here: the form is theirs to use and the thread not too deep.
+    can_reply: bool = False
 
     @property
     def hidden_by_moderator(self) -> bool:
@@ -320,7 +325,9 @@ class CommentFormState:
 class PageFeedback:
     discussion: object
     state: str  # "open", "not_yet" or "closed"
-    threads: object  # a Paginator page of ThreadNode
+    thread_page: object  # a Paginator page of outline roots: (comment id, children) pairs
+    thread_key: str
+    reaction_counts: dict[int, tuple[int, int]]  # (agree, disagree) of the page's comments
     categories: list[dict]
     categories_json: str
     map: FeedbackMap
@@ -331,25 +338,59 @@ class PageFeedback:
     form: CommentFormState
     login_url: str
 
+    @cached_property
+    def threads(self) -> object:
+        """The page of conversations as :class:`ThreadNode` trees. Loads the comments (one
+        query), so the page template reaches it only to render a thread it has not cached
+        under ``thread_key`` (``cms_tags.feedback_thread``)."""
+        from engage import selectors as engage_selectors
+
+        ids = _ids(list(self.thread_page.object_list))
+        comments = engage_selectors.comment_list_by_ids(discussion=self.discussion, ids=ids)
+        # Counts and categories as read for ``thread_key``, not read again: a reaction or a
+        # renamed category in between must not be stored under a key that may come back.
+        categories = {category.pk: category for category in self.discussion.categories.all()}
+        for pk, comment in comments.items():
+            comment.agree_count, comment.disagree_count = self.reaction_counts.get(pk, (0, 0))
+            comment.category = categories.get(comment.category_id)
+        can_post, max_depth = self.can_post, self.discussion.max_reply_depth
+
+        def node(item: tuple[int, list]) -> ThreadNode:
+            comment = comments[item[0]]
+            return ThreadNode(
+                comment=comment,
+                visible=comment.status == "published",
+                replies=[node(child) for child in item[1]],
+                can_reply=can_post and comment.depth < max_depth,
+            )
+
+        page = copy.copy(self.thread_page)
+        page.object_list = [node(item) for item in self.thread_page.object_list]
+        return page
+
     @property
     def is_open(self) -> bool:
         return self.state == "open"
 
     @property
     def can_post(self) -> bool:
-        return self.is_open and (self.signed_in or self.discussion.allow_anonymous)
+        return _can_post(state=self.state, signed_in=self.signed_in, discussion=self.discussion)
 
     @property
     def needs_sign_in(self) -> bool:
         return self.is_open and not self.signed_in and not self.discussion.allow_anonymous
 
 
-def _outline_tree(outline: list[tuple[int, int | None, str]]) -> list[tuple[int, list]]:
+def _can_post(*, state: str, signed_in: bool, discussion) -> bool:
+    return state == "open" and (signed_in or discussion.allow_anonymous)
+
+
+def _outline_tree(outline: list[tuple]) -> list[tuple[int, list]]:
     """Roots of the comment tree as (id, children) pairs; placeholders (non-published) without
     any published descendant are dropped."""
     children: dict[int | None, list[int]] = {}
     status = {}
-    for pk, parent, state in outline:
+    for pk, parent, state, *_ in outline:
         children.setdefault(parent, []).append(pk)
         status[pk] = state
 
@@ -422,6 +463,32 @@ def _feedback_map(*, page, discussion) -> FeedbackMap:
     )
 
 
+def _thread_key(
+    *, discussion, outline: list[tuple], number: int, reactions: dict, can_post: bool
+) -> str:
+    """A digest of everything the rendered thread shows, read from the database on every
+    request, so a thread rendered under it can be reused until one of them changes: each
+    comment's id, parent, status and ``changed_at`` (which every visible change of a comment
+    moves: an edit, a withdrawal, moderation, erasure), the page's reaction counts, the
+    categories' names, the reply depth, whether the reader may reply, the language and the
+    time zone. Nothing is invalidated by hand: a stale key is never asked for again."""
+    from django.utils import timezone, translation
+
+    categories = [(c.pk, c.slug, c.label) for c in discussion.categories.all()]
+    state = (
+        discussion.pk,
+        number,
+        can_post,
+        discussion.max_reply_depth,
+        categories,
+        sorted(reactions.items()),
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        outline,
+    )
+    return hashlib.sha256(repr(state).encode()).hexdigest()
+
+
 def page_feedback(
     *,
     page,
@@ -457,21 +524,20 @@ def page_feedback(
     else:
         state = "open"
 
-    roots = _outline_tree(engage_selectors.comment_thread_outline(discussion=discussion))
-    threads = Paginator(roots, THREADS_PER_PAGE).get_page(comments_page)
-    comments = engage_selectors.comment_list_by_ids(
-        discussion=discussion, ids=_ids(list(threads.object_list))
+    outline = engage_selectors.comment_thread_outline(discussion=discussion)
+    thread_page = Paginator(_outline_tree(outline), THREADS_PER_PAGE).get_page(comments_page)
+    signed_in = bool(user is not None and user.is_authenticated)
+    can_post = _can_post(state=state, signed_in=signed_in, discussion=discussion)
+    reaction_counts = engage_selectors.reaction_counts_by_comment(
+        comment_ids=_ids(list(thread_page.object_list))
     )
-
-    def node(item: tuple[int, list]) -> ThreadNode:
-        comment = comments[item[0]]
-        return ThreadNode(
-            comment=comment,
-            visible=comment.status == "published",
-            replies=[node(child) for child in item[1]],
-        )
-
-    threads.object_list = [node(item) for item in threads.object_list]
+    thread_key = _thread_key(
+        discussion=discussion,
+        outline=outline,
+        number=thread_page.number,
+        reactions=reaction_counts,
+        can_post=can_post,
+    )
 
     categories = [category_out(c) for c in discussion.categories.all()]
     replying_to = None
@@ -487,13 +553,15 @@ def page_feedback(
     return PageFeedback(
         discussion=discussion,
         state=state,
-        threads=threads,
+        thread_page=thread_page,
+        thread_key=thread_key,
+        reaction_counts=reaction_counts,
         categories=categories,
         categories_json=json.dumps(categories, separators=(",", ":")),
         map=_feedback_map(page=page, discussion=discussion),
         comments_url=f"/api/engage/discussions/{discussion.pk}/comments/",
         ws_path=f"/ws/discussions/{discussion.pk}/",
-        signed_in=bool(user is not None and user.is_authenticated),
+        signed_in=signed_in,
         reply_to=replying_to,
         form=form or CommentFormState(),
         login_url=resolve_url(settings.LOGIN_URL),
