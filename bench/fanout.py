@@ -88,10 +88,12 @@ def measure(
     )
     try:
         _wait_for_port(floor_port)
+        # The floor's clients connect while our server starts.
+        floor_clients = Fleet(f"ws://127.0.0.1:{floor_port}/listen", clients).start()
         with (
             Uvicorn("config.asgi:application", environ, workers=workers) as server,
             Fleet(f"{server.ws_url}/ws/discussions/{discussion}/", clients) as ours_fleet,
-            Fleet(f"ws://127.0.0.1:{floor_port}/listen", clients) as floor_fleet,
+            floor_clients as floor_fleet,
         ):
             pids = server.worker_pids()
             ours_cpu = sum(cpu_seconds(pid) for pid in pids)

@@ -143,8 +143,13 @@ class Uvicorn:
 
     def __init__(self, app: str, environ: dict[str, str], *, workers: int = 1) -> None:
         self.app, self.environ, self.workers = app, environ, workers
+        self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> Uvicorn:
+    def start(self) -> Uvicorn:
+        """Start the server without waiting for it (``with`` waits): two servers started
+        one after the other start at the same time."""
+        if self.process is not None:
+            return self
         self.port = free_port()
         self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in __exit__
         self.process = subprocess.Popen(
@@ -155,6 +160,11 @@ class Uvicorn:
             cwd=ROOT, env=self.environ, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def __enter__(self) -> Uvicorn:
+        self.start()
+        assert self.process is not None
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
@@ -420,8 +430,13 @@ class Fleet:
 
     def __init__(self, url: str, count: int, *, processes: int = 2) -> None:
         self.url, self.count, self.processes = url, count, processes
+        self.children: list = []
 
-    def __enter__(self) -> Fleet:
+    def start(self) -> Fleet:
+        """Start the clients' processes without waiting for them to connect (``with``
+        waits): two fleets started one after the other connect at the same time."""
+        if self.children:
+            return self
         context = multiprocessing.get_context("spawn")
         self.children = []
         share, rest = divmod(self.count, self.processes)
@@ -431,6 +446,10 @@ class Fleet:
             process = context.Process(target=_fleet_main, args=(child, self.url, size, 25))
             process.start()
             self.children.append((process, parent))
+        return self
+
+    def __enter__(self) -> Fleet:
+        self.start()
         self.connected = self.connect_failures = 0
         for _, parent in self.children:
             _, opened, failed = parent.recv()

@@ -90,10 +90,11 @@ def run(env: BenchEnv, *, rate: float = RATE, clients: int = LIVE_CLIENTS) -> li
         environ = server_environ(env, redis_url)
         workers = 2 if redis_url else 1
         ours_discussion, floor_discussion = create_discussions(environ, 2)
-        server = stack.enter_context(Uvicorn("config.asgi:application", environ, workers=workers))
-        floor_server = stack.enter_context(
-            Uvicorn("bench.floor_app:application", environ, workers=workers)
-        )
+        ours_server = Uvicorn("config.asgi:application", environ, workers=workers)
+        floor_server = Uvicorn("bench.floor_app:application", environ, workers=workers)
+        floor_server.start()  # starts while ours does; each is waited for below
+        server = stack.enter_context(ours_server)
+        floor_server = stack.enter_context(floor_server)
         ours = Side(
             "ours",
             server.url,
@@ -101,12 +102,10 @@ def run(env: BenchEnv, *, rate: float = RATE, clients: int = LIVE_CLIENTS) -> li
             ours_discussion,
         )
         floor = Side("floor", floor_server.url, f"/post/{floor_discussion}/", floor_discussion)
-        ours_fleet = stack.enter_context(
-            Fleet(f"{server.ws_url}/ws/discussions/{ours_discussion}/", clients)
-        )
-        floor_fleet = stack.enter_context(
-            Fleet(f"{floor_server.ws_url}/ws/{floor_discussion}/", clients)
-        )
+        ours_fleet = Fleet(f"{server.ws_url}/ws/discussions/{ours_discussion}/", clients)
+        floor_fleet = Fleet(f"{floor_server.ws_url}/ws/{floor_discussion}/", clients).start()
+        ours_fleet = stack.enter_context(ours_fleet)
+        floor_fleet = stack.enter_context(floor_fleet)
         asyncio.run(_alternate(ours, floor, rate=rate, seconds=seconds, window=window))
         time.sleep(3)  # the last events' way to every client
         stored_of = stored_comment_ids_of(environ, [ours.discussion, floor.discussion])
