@@ -1,0 +1,115 @@
+"""CPU per comment POST in process: ours (``config.asgi``) beside the posting floor
+(``floor_app.py``), sequential POSTs through each ASGI application called directly (no HTTP
+server, no load generator, no live clients), each side in a process of its own, in turns.
+What the posting benchmark's throughput cannot separate: the cost of one POST to the server.
+
+    DATABASE_URL=postgis://… REDIS_URL=redis://… .venv/bin/python bench/post_cpu.py \\
+        [--posts 1000] [--rounds 2]
+
+Rate limits are lifted as ``make bench`` lifts them. Profile one side with
+``py-spy record --gil -- .venv/bin/python bench/post_cpu.py --child ours 2000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.harness import BENCH_RATE_LIMITS  # noqa: E402
+
+WARM_UP = 50
+
+
+def child(side: str, posts: int) -> dict:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if side == "floor":
+        from bench.floor_app import application
+    else:
+        from config.asgi import application
+    from engage.services import discussion_create
+
+    discussion = discussion_create(title="bench post cpu", is_published=True).pk
+    if side == "ours":
+        path = f"/api/engage/discussions/{discussion}/comments/"
+    else:
+        path = f"/post/{discussion}/"
+
+    async def post(index: int) -> int:
+        body = json.dumps({"body": f"post cpu {index}", "display_name": "bench"}).encode()
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+            "query_string": b"", "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000),
+            "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode())],
+        }  # fmt: skip
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        status = 0
+
+        async def receive() -> dict:
+            if messages:
+                return messages.pop()
+            await asyncio.Event().wait()  # the client stays until the answer
+            return {}
+
+        async def send(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await application(scope, receive, send)
+        return status
+
+    async def main() -> dict:
+        for index in range(WARM_UP):
+            await post(index)
+        wall, cpu = time.perf_counter(), time.process_time()
+        statuses = [await post(WARM_UP + index) for index in range(posts)]
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if any(status not in (200, 201) for status in statuses):
+            raise SystemExit(f"{side}: POST answered {sorted(set(statuses))}")
+        return {"cpu_ms": cpu / posts * 1000, "wall_ms": wall / posts * 1000}
+
+    return asyncio.run(main())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--child", nargs=2, metavar=("SIDE", "POSTS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child[0], int(args.child[1]))))
+        return
+    environ = {**os.environ, "ENGAGE_RATE_LIMITS": BENCH_RATE_LIMITS, "DEBUG": "0"}
+    environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    figures: dict[str, list[dict]] = {"ours": [], "floor": []}
+    for _ in range(args.rounds):
+        for side in figures:
+            done = subprocess.run(
+                [sys.executable, __file__, "--child", side, str(args.posts)],
+                cwd=ROOT, env=environ, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            figures[side].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    for side, runs in figures.items():
+        cpu = ", ".join(f"{run['cpu_ms']:.2f}" for run in runs)
+        wall = ", ".join(f"{run['wall_ms']:.2f}" for run in runs)
+        print(f"{side:5}: CPU per POST {cpu} ms; wall {wall} ms ({args.posts} POSTs a round)")
+    ours = min(run["cpu_ms"] for run in figures["ours"])
+    floor = min(run["cpu_ms"] for run in figures["floor"])
+    print(f"ratio of the lowest CPU per POST, ours / floor: {ours / floor:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
