@@ -500,7 +500,7 @@ class Fleet:
 class Posted:
     """One POST: when it was due, when it went out, when its answer came (monotonic
     seconds); ``status`` 0 is a connection error or a 30 s timeout, -1 "never sent" (the
-    client gave up on requests still queued 5 s after the phase ended)."""
+    client gave up on requests still queued ``grace`` seconds after the phase ended)."""
 
     due: float
     started: float
@@ -523,16 +523,18 @@ async def paced_posts(
     seconds: float,
     payload: Callable[[int], dict],
     connections: int,
+    grace: float = 5.0,
 ) -> list[Posted]:
     """POST ``payload(i)`` at ``rate`` a second for ``seconds`` (open loop: requests go out on
     schedule whether or not earlier ones were answered), over ``connections`` keep-alive
-    connections."""
+    connections; a request still waiting for a connection ``grace`` seconds after the phase
+    is not sent (status -1)."""
     pool: asyncio.Queue[HttpConnection] = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(HttpConnection(url))
     results: list[Posted] = []
     start = time.monotonic() + 0.2
-    give_up = start + seconds + 5
+    give_up = start + seconds + grace
 
     async def one(index: int, due: float) -> None:
         connection = await pool.get()

@@ -178,10 +178,11 @@ def main() -> None:
     args = parser.parse_args()
     backends = ["postgis", "spatialite"] if args.backend == "both" else [args.backend]
     started = time.perf_counter()
-    collect_static()
-    # Both databases are made at once (setting up measures nothing, and each step mostly
-    # waits on one process); the benchmarks then run one backend after the other.
-    with ThreadPoolExecutor(max_workers=len(backends)) as pool:
+    # Both databases are made at once, and the static files collected meanwhile (setting up
+    # measures nothing, and each step mostly waits on one process); the benchmarks then run
+    # one backend after the other.
+    with ThreadPoolExecutor(max_workers=len(backends) + 1) as pool:
+        static = pool.submit(collect_static)
         envs = list(
             pool.map(
                 lambda b: prepare(
@@ -190,6 +191,7 @@ def main() -> None:
                 backends,
             )
         )
+        static.result()
     rows: list[Row] = []
     for env in envs:
         rows += run_scripts(env, args.only or SCRIPTS)
