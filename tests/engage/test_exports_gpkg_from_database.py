@@ -124,9 +124,12 @@ def test_gdal_reading_the_database_file_writes_the_same_layer_as_the_pipe(
     assert_same_shapes(direct["shapes"], piped["shapes"])
     if not filters:
         assert len(direct["rows"]) == 4
-        by_id = {row[0]: row for row in direct["rows"]}
         names = [name for name, _type in direct["columns"] if name != "geom"]
-        point = dict(zip(names, by_id[ids["point"]], strict=True))
+        # By the comment's id: the first column is the GeoPackage's own fid.
+        by_id = {
+            row["id"]: row for row in (dict(zip(names, r, strict=True)) for r in direct["rows"])
+        }
+        point = by_id[ids["point"]]
         assert point["discussion"] == TITLE and point["body"] == BODY
         assert point["flags"] == 1 and point["agree"] == 2
 
