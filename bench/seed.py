@@ -107,16 +107,15 @@ def bulk_insert(table: str, columns: list[str], rows, *, geometry: str | None = 
 def insert_comments(rows) -> int:
     """Published pinned comments from :func:`comment_rows`; returns the number of rows. The
     columns not listed are nullable."""
-    return bulk_insert(
-        "engage_comment",
-        COLUMNS,
-        (
-            (discussion, 0, name, body, "published", ewkt, "[]", "", "", "", "", created, "")
-            + (created,)
-            for discussion, name, body, ewkt, created in rows
-        ),
-        geometry="geometry",
-    )
+
+    no_landuse = ("[]", "", "")  # landuse, zoning_code, future_land_use_code
+    no_hashes = ("", "")  # ip_hash, edit_token_hash
+
+    def row(discussion, name, body, ewkt, created) -> tuple:  # in COLUMNS' order
+        return (discussion, 0, name, body, "published", ewkt, *no_landuse, *no_hashes, created,
+                "", created)  # fmt: skip
+
+    return bulk_insert("engage_comment", COLUMNS, (row(*r) for r in rows), geometry="geometry")
 
 
 def ensure_bench_pages(log) -> tuple:
