@@ -141,10 +141,8 @@ def participant(request: HttpRequest, *, needs_key: bool = False) -> Participant
     )
 
 
-def _discussion(discussion_id: int, *, with_categories: bool = True):
-    discussion = selectors.discussion_get_published(
-        discussion_id=discussion_id, with_categories=with_categories
-    )
+def _discussion(discussion_id: int):
+    discussion = selectors.discussion_get_published(discussion_id=discussion_id)
     if discussion is None:
         raise Problem.of("discussion", "No such discussion.", status=404)
     return discussion
@@ -286,8 +284,9 @@ def comment_create(request: HttpRequest, discussion_id: int):
     the ``X-Edit-Token`` header to edit or withdraw the comment."""
     who = participant(request)
     services.throttle(action="comment", participant=who, discussion_id=discussion_id)
-    # Posting looks a category up by its slug, so the list of them is not read here.
-    discussion = _discussion(discussion_id, with_categories=False)
+    discussion = selectors.discussion_for_posting(discussion_id=discussion_id)
+    if discussion is None:
+        raise Problem.of("discussion", "No such discussion.", status=404)
     data = read_json(request, allowed=COMMENT_FIELDS)
     check_challenge(request, who, data)
     comment, token = services.comment_create(

@@ -150,7 +150,11 @@ def comment_out(
     published = comment.status == Comment.Status.PUBLISHED or (
         for_author and comment.status == Comment.Status.PENDING
     )
-    return CommentOut(
+    # Built from the comment's own values, which already have the schema's types: constructing
+    # skips validation (ninja's attribute getter was most of this function's cost, and every
+    # POST, event and page of comments calls it) while pydantic still serialises every field.
+    # tests/engage/test_comment_out.py holds the result to the schema.
+    return CommentOut.model_construct(
         id=comment.pk,
         discussion=comment.discussion_id,
         parent=comment.parent_id,
@@ -162,11 +166,11 @@ def comment_out(
         body_html=render_body_html(comment.body) if published else "",
         category=comment.category.slug if published and comment.category_id else None,
         geometry=geometry_out(comment.geometry) if published else None,
-        landuse=comment.landuse if published else [],
+        landuse=[_landuse_answer(a) for a in comment.landuse] if published else [],
         created_at=comment.created_at,
         edited_at=comment.edited_at,
         changed_at=comment.changed_at,
-        reactions=ReactionCountsOut(
+        reactions=ReactionCountsOut.model_construct(
             agree=getattr(comment, "agree_count", agree),
             disagree=getattr(comment, "disagree_count", disagree),
         ),
@@ -174,6 +178,13 @@ def comment_out(
             comment.moderation_reason if comment.status == Comment.Status.HIDDEN else ""
         ),
     ).model_dump(mode="json")
+
+
+def _landuse_answer(answer: dict) -> LandUseAnswerOut:
+    # The stored answer also keeps the feature's group, description and id (for exports).
+    return LandUseAnswerOut.model_construct(
+        **{name: answer[name] for name in LandUseAnswerOut.model_fields}
+    )
 
 
 # --- Staff (moderation queue and audit log) ------------------------------------------------

@@ -17,6 +17,7 @@ from django.db.models import Prefetch, QuerySet
 
 from landuse import sql
 from landuse.models import Category, Layer
+from landuse.prepared import is_postgis, rows_prepared
 
 MAX_ZOOM = sql.MAX_ZOOM
 TILE_EXTENT = sql.TILE_EXTENT
@@ -50,17 +51,13 @@ def layer_get(*, slug: str) -> Layer | None:
     return Layer.objects.filter(slug=slug).first()
 
 
-def _is_postgis() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def point_lookup(*, lon: float, lat: float) -> list[LayerAnswer]:
     """What every layer says at ``lon``/``lat`` (WGS84), in layer display order.
 
     One SQL statement for all layers. A point on a shared edge belongs to both neighbours;
     each layer answers once, with the feature of lowest id, so the answer is stable.
     """
-    postgis = _is_postgis()
+    postgis = is_postgis()
     text, params = (
         sql.lookup_sql(postgis=postgis),
         sql.lookup_params(postgis=postgis, lon=lon, lat=lat),
@@ -69,7 +66,7 @@ def point_lookup(*, lon: float, lat: float) -> list[LayerAnswer]:
         # Prepared, as the tile from z13 (below): planning took 0.09 ms of a 0.17 ms lookup
         # (EXPLAIN ANALYZE, p50 of the bench's 20 city points), and every lookup asks about
         # one point, so one generic plan suits them all.
-        return answers_from_rows(_rows_prepared(text, params))
+        return answers_from_rows(rows_prepared(text, params))
     with connection.cursor() as cursor:
         cursor.execute(text, params)
         return answers_from_rows(cursor.fetchall())
@@ -109,7 +106,7 @@ def layer_features_geojson(
     """
     params: list[float | int] = [layer.pk, *(bbox or ())]
     text = sql.geojson_sql(
-        postgis=_is_postgis(), zoom=zoom, bbox=bbox is not None, generalised=layer.generalised
+        postgis=is_postgis(), zoom=zoom, bbox=bbox is not None, generalised=layer.generalised
     )
     with connection.cursor() as cursor:
         cursor.execute(text, params)
@@ -129,43 +126,16 @@ def layer_features_geojson(
 PREPARED_TILE_MIN_ZOOM = 13
 
 
-def _rows_prepared(text: str, params: Sequence) -> list[tuple]:
-    """The rows of ``text`` run as a server-side prepared statement on Django's connection
-    (psycopg prepares it on first use and reuses it on that connection). PostGIS only.
-
-    Django's own cursor binds parameters in the client and never prepares, so this uses a
-    psycopg cursor with server-side binding on the same connection, inside Django's error
-    wrapping. Where the connection's ``prepare_threshold`` is None (Django's default, kept
-    when ``DATABASE_POOL`` is off for an external pooler) psycopg does not prepare and the
-    statement runs plainly. While Django logs queries (``DEBUG``, a test capturing them) the
-    statement goes through Django's cursor instead, unprepared, so that it is logged.
-    """
-    if connection.queries_logged:
-        with connection.cursor() as cursor:
-            cursor.execute(text, params)
-            return cursor.fetchall()
-    import psycopg
-
-    # The checks Django's cursor makes before a statement: its connection, in this thread, not
-    # in a transaction already marked for rollback.
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    connection.validate_no_broken_transaction()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(text, params, prepare=True)
-        return cursor.fetchall()
-
-
 def layer_tile(*, layer: Layer, z: int, x: int, y: int) -> bytes:
     """The layer's Mapbox Vector Tile z/x/y; empty bytes when no feature touches it.
 
     The MVT layer is named after the layer slug; features carry the feature id and the
     properties ``code``, ``label`` and ``colour``.
     """
-    if _is_postgis():
+    if is_postgis():
         params = [z, x, y, layer.pk, layer.slug]
         if z >= PREPARED_TILE_MIN_ZOOM:
-            [(tile,)] = _rows_prepared(sql.POSTGIS_TILE_SQL, params)
+            [(tile,)] = rows_prepared(sql.POSTGIS_TILE_SQL, params)
         else:
             with connection.cursor() as cursor:
                 cursor.execute(sql.POSTGIS_TILE_SQL, params)

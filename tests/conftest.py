@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import types
 
 import pytest
 from django.conf import settings
@@ -73,3 +74,12 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         require_service(f"Redis at {url} is unreachable: {exc}")
     return url
+
+
+@pytest.fixture
+def rate_limit_clock_held(monkeypatch):
+    """The clock the rate limits read (``engage.services.time``) stands still in the middle
+    of a window. The limits count in fixed windows: a test whose requests straddled a window's
+    end would see the count start again (it did, in CI, more than once)."""
+    middle = 1_800_000_000 + 30.0  # a multiple of 60, then half a window
+    monkeypatch.setattr("engage.services.time", types.SimpleNamespace(time=lambda: middle))

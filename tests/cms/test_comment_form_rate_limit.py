@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 
 from engage.models import Comment
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rate_limit_clock_held")]
 
 
 @pytest.fixture(autouse=True)

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import types
-
 import pytest
 from django.test import Client, override_settings
 
 from engage.models import Comment
 from tests.engage.conftest import error_fields, post_comment, post_json
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rate_limit_clock_held")]
 
 LIMITS = {"comment": (3, 60), "reaction": (3, 60), "flag": (2, 60)}
-
-
-@pytest.fixture(autouse=True)
-def within_one_window(monkeypatch):
-    # The limits count in fixed windows: a test whose requests straddled a window's end would
-    # see the count start again (it did, once in CI). The clock the limits read stands still
-    # in the middle of a window.
-    middle = 1_800_000_000 + 30.0  # a multiple of 60, then half a window
-    monkeypatch.setattr("engage.services.time", types.SimpleNamespace(time=lambda: middle))
 
 
 @override_settings(ENGAGE_RATE_LIMITS=LIMITS)

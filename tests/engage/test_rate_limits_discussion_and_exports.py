@@ -13,7 +13,7 @@ from engage.models import Comment, ExportRecord
 from tests.engage.conftest import error_fields, make_moderator, open_discussion, post_comment
 from tests.engage.export_helpers import export_url
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rate_limit_clock_held")]
 
 PER_DISCUSSION = {"comment": (100, 60), "discussion_comment": (3, 60)}
 
