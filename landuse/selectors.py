@@ -160,19 +160,20 @@ def layer_tile(*, layer: Layer, z: int, x: int, y: int) -> bytes:
     """The layer's Mapbox Vector Tile z/x/y; empty bytes when no feature touches it.
 
     The MVT layer is named after the layer slug; features carry the feature id and the
-    properties ``code``, ``label`` and ``colour``.
+    properties ``code``, ``label`` and ``colour``. Up to z12 the geometry is the stored
+    simplified band GeoJSON draws at that zoom (``sql.tile_geometry``), under a quarter pixel.
     """
-    if _is_postgis():
+    postgis = _is_postgis()
+    text = sql.tile_sql(postgis=postgis, zoom=z)
+    if postgis:
         params = [z, x, y, layer.pk, layer.slug]
         if z >= PREPARED_TILE_MIN_ZOOM:
-            [(tile,)] = _rows_prepared(sql.POSTGIS_TILE_SQL, params)
+            [(tile,)] = _rows_prepared(text, params)
         else:
             with connection.cursor() as cursor:
-                cursor.execute(sql.POSTGIS_TILE_SQL, params)
+                cursor.execute(text, params)
                 (tile,) = cursor.fetchone()
         return bytes(tile or b"")
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql.SPATIALITE_TILE_SQL, [layer.pk, *sql.spatialite_tile_window(z=z, x=x, y=y)]
-        )
+        cursor.execute(text, [layer.pk, *sql.spatialite_tile_window(z=z, x=x, y=y)])
         return sql.encode_tile(cursor.fetchall(), name=layer.slug, z=z, x=x, y=y)
