@@ -125,7 +125,10 @@ def layer_features_geojson(
 # the bench's 24 city tiles; from psycopg 0.37 ms a tile unprepared, 0.22 ms prepared), most
 # of our gap to the bench floor, whose psycopg connection prepares it. Below this zoom a tile
 # takes milliseconds, planning is a few per cent of it, and a plan made for the tile's own
-# extent can suit a wide area better than the generic plan a prepared statement settles on.
+# extent can suit a wide area better than the generic plan a prepared statement settles on:
+# at z10 (the city in one tile) planning took 0.45 ms, and the generic plan PostgreSQL chose
+# from the sixth run (one row expected from the geometry index, 4,032 found) ran 43-45 ms
+# against 36-37 ms for the custom plan (EXPLAIN ANALYZE of EXECUTE, same session, loaded host).
 PREPARED_TILE_MIN_ZOOM = 13
 
 
