@@ -57,10 +57,11 @@ async def _layer_id(slug: str) -> int:
 async def _tile(slug: str, z: int, x: int, y: int) -> bytes:
     layer = await _layer_id(slug)
     if POSTGIS:
-        [(tile,)] = await _query(sql.POSTGIS_TILE_SQL, [z, x, y, layer, slug])
+        text = sql.tile_sql(postgis=True, zoom=z)
+        [(tile,)] = await _query(text, [z, x, y, layer, slug])
         return bytes(tile or b"")
     rows = await _query(
-        sql.SPATIALITE_TILE_SQL, [layer, *sql.spatialite_tile_window(z=z, x=x, y=y)]
+        sql.tile_sql(postgis=False, zoom=z), [layer, *sql.spatialite_tile_window(z=z, x=x, y=y)]
     )
     return sql.encode_tile(rows, name=slug, z=z, x=x, y=y)
 

@@ -305,11 +305,15 @@ def _simplified(geometry: BaseGeometry, tolerance: float) -> GEOSGeometry | None
 
 def _stored_geometries(geometry: BaseGeometry) -> dict[str, GEOSGeometry | None]:
     full = GEOSGeometry(memoryview(shapely.to_wkb(geometry)), srid=4326)
+    low = _simplified(geometry, LOW_ZOOM_TOLERANCE)
+    mid = _simplified(geometry, MID_ZOOM_TOLERANCE)
     return {
         "geometry": full,
-        "geometry_low": _simplified(geometry, LOW_ZOOM_TOLERANCE),
-        "geometry_mid": _simplified(geometry, MID_ZOOM_TOLERANCE),
+        "geometry_low": low,
+        "geometry_mid": mid,
         "geometry_3857": full.transform(3857, clone=True),
+        "geometry_low_3857": low.transform(3857, clone=True) if low else None,
+        "geometry_mid_3857": mid.transform(3857, clone=True) if mid else None,
     }
 
 

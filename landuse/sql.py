@@ -71,20 +71,25 @@ def lookup_params(*, postgis: bool, lon: float, lat: float) -> list[float]:
 # --- GeoJSON -----------------------------------------------------------------------------
 
 
-def zoom_band(zoom: int | None) -> tuple[str, int]:
-    """The stored geometry column and coordinate precision that suit a zoom level.
+def simplified_band(zoom: int | None) -> str | None:
+    """Which stored simplification is drawn at ``zoom``: ``"low"`` (up to z10), ``"mid"``
+    (z11-12), or None for full detail. GeoJSON and vector tiles follow the same bands.
 
     Tolerances are in ``landuse.services``; below a quarter pixel at the band's largest zoom.
     """
     if zoom is None or zoom >= 13:
+        return None
+    return "mid" if zoom >= 11 else "low"
+
+
+def zoom_band(zoom: int | None) -> tuple[str, int]:
+    """The stored geometry column and coordinate precision that suit a zoom level."""
+    band = simplified_band(zoom)
+    if band is None:
         return "geometry", 6
     # Four decimals (rounding by at most 5e-5 degrees) stay under a tenth of a pixel up to
     # z11, and take about 8 % off the city-wide GeoJSON.
-    if zoom >= 12:
-        return "COALESCE(f.geometry_mid, f.geometry)", 5
-    if zoom == 11:
-        return "COALESCE(f.geometry_mid, f.geometry)", 4
-    return "COALESCE(f.geometry_low, f.geometry)", 4
+    return f"COALESCE(f.geometry_{band}, f.geometry)", 5 if zoom == 12 else 4
 
 
 def generalised_band(zoom: int | None) -> int | None:
@@ -159,15 +164,33 @@ def tile_in_range(*, z: int, x: int, y: int) -> bool:
     return 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
 
 
+def tile_geometry(zoom: int) -> str:
+    """The stored Web Mercator geometry a tile at ``zoom`` is drawn from: the band GeoJSON
+    draws at that zoom (``simplified_band``), projected at import.
+
+    Why not always the full copy: ST_AsMVTGeom's cost grows with the vertices it snaps, clips
+    and validates, and at z10 the city's 4,032 blocks carry 52,000 of them where the low band
+    keeps 20,000 within a quarter pixel: 21 instead of 36 ms of SQL for the city's tile
+    (EXPLAIN ANALYZE and p50 of 30 runs each, in turns). The bbox filter stays on the full
+    copy's index: a simplified polygon keeps a subset of its vertices, so it lies within the
+    full one's bounding box. NULL means "same as the full copy", as for the WGS84 bands.
+    """
+    band = simplified_band(zoom)
+    if band is None:
+        return "f.geometry_3857"
+    return f"COALESCE(f.geometry_{band}_3857, f.geometry_3857)"
+
+
 # PostGIS builds the whole tile. Parameters: z, x, y, layer id, layer slug (the MVT layer name).
 # No "WHERE geom IS NOT NULL" on the clipped rows: PostgreSQL inlines the CTE and pushes such a
 # filter into the scan, so ST_AsMVTGeom ran twice per feature (once in the filter, once for
 # ST_AsMVT), about 40 % of the z10 tile. ST_AsMVT itself skips rows whose geometry is NULL
 # (clipped away), and answers empty bytes when none is left (a test holds it to that).
-POSTGIS_TILE_SQL = f"""
+def _postgis_tile_sql(geometry: str) -> str:
+    return f"""
     WITH bounds AS (SELECT ST_TileEnvelope(%s, %s, %s) AS geom),
     mvt AS (
-        SELECT ST_AsMVTGeom(f.geometry_3857, bounds.geom, {TILE_EXTENT}, {TILE_BUFFER}, true)
+        SELECT ST_AsMVTGeom({geometry}, bounds.geom, {TILE_EXTENT}, {TILE_BUFFER}, true)
                    AS geom,
                f.id, c.code, c.label, c.colour
         FROM {FEATURE_TABLE} f
@@ -178,14 +201,29 @@ POSTGIS_TILE_SQL = f"""
     SELECT ST_AsMVT(mvt.*, %s, {TILE_EXTENT}, 'geom', 'id') FROM mvt
 """  # noqa: S608 - only constants are interpolated
 
+
 # SpatiaLite has no MVT encoder: it selects the rows, ``encode_tile`` clips and encodes them.
 # Parameters: layer id, then ``spatialite_tile_window``.
-SPATIALITE_TILE_SQL = f"""
-    SELECT f.id, AsBinary(f.geometry_3857), c.code, c.label, c.colour
+def _spatialite_tile_sql(geometry: str) -> str:
+    return f"""
+    SELECT f.id, AsBinary({geometry}), c.code, c.label, c.colour
     FROM {FEATURE_TABLE} f LEFT JOIN landuse_category c ON c.id = f.category_id
     WHERE f.layer_id = %s AND {bbox_filter(postgis=False)}
     ORDER BY f.id
 """  # noqa: S608 - only constants are interpolated
+
+
+_TILE_SQL = {
+    (postgis, zoom): (_postgis_tile_sql if postgis else _spatialite_tile_sql)(tile_geometry(zoom))
+    for postgis in (True, False)
+    for zoom in range(MAX_ZOOM + 1)
+}
+
+
+def tile_sql(*, postgis: bool, zoom: int) -> str:
+    """The tile statement for ``zoom`` (made once per zoom): PostGIS's whole tile, or
+    SpatiaLite's rows. Zooms of one band share the same text, so one prepared statement."""
+    return _TILE_SQL[postgis, zoom]
 
 
 def tile_bounds_3857(*, z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -212,7 +250,7 @@ def spatialite_tile_window(*, z: int, x: int, y: int) -> list[float]:
 
 
 def encode_tile(rows: list, *, name: str, z: int, x: int, y: int) -> bytes:
-    """Rows of ``SPATIALITE_TILE_SQL`` as a Mapbox Vector Tile; empty bytes when none is left."""
+    """SpatiaLite's ``tile_sql`` rows as a Mapbox Vector Tile; empty bytes when none is left."""
     rows = [row for row in rows if row[1] is not None]
     if not rows:
         return b""

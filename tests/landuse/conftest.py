@@ -54,6 +54,13 @@ def two_blocks() -> list[dict]:
     ]
 
 
+def wiggly_block() -> dict:
+    """A block with many vertices along its edges, so that simplification has work to do."""
+    south = [[-104.99 + k * 0.0002, 39.73 + (0.00015 if k % 2 else 0)] for k in range(51)]
+    north = [[-104.98 - k * 0.0002, 39.735] for k in range(51)]
+    return polygon_feature(south + north + [south[0]], ZONE="I-A", NAME="Light industrial")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_body_cache() -> None:
     """Bodies are cached by layer id and version; SpatiaLite reuses ids after a test's

@@ -9,18 +9,11 @@ import shapely
 from shapely.geometry import shape
 
 from landuse.services import layer_import
-from tests.landuse.conftest import polygon_feature, two_blocks
+from tests.landuse.conftest import polygon_feature, two_blocks, wiggly_block
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/landuse/layers/zoning/features.geojson"
-
-
-def wiggly_block() -> dict:
-    """A block with many vertices along its edges, so that simplification has work to do."""
-    south = [[-104.99 + k * 0.0002, 39.73 + (0.00015 if k % 2 else 0)] for k in range(51)]
-    north = [[-104.98 - k * 0.0002, 39.735] for k in range(51)]
-    return polygon_feature(south + north + [south[0]], ZONE="I-A", NAME="Light industrial")
 
 
 @pytest.fixture

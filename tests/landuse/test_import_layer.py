@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from landuse.models import Category, Feature, Layer
 from landuse.services import layer_import
-from tests.landuse.conftest import WEST_BLOCK, polygon_feature, two_blocks
+from tests.landuse.conftest import WEST_BLOCK, polygon_feature, two_blocks, wiggly_block
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +62,44 @@ def test_it_imports_geojson_with_categories_labels_and_attributes(write_geojson)
     assert west.attributes == {"ZONE": "U-SU-C", "NAME": "Urban single unit C"}
     assert west.geometry.srid == 4326
     assert west.geometry_3857.srid == 3857
+
+
+def test_it_stores_each_simplified_band_in_web_mercator_for_the_tiles(write_geojson):
+    import_file(write_geojson([*two_blocks(), wiggly_block()]))
+    wiggly = Feature.objects.get(category__code="I-A")
+    for band in ("low", "mid"):
+        simplified = getattr(wiggly, f"geometry_{band}")
+        projected = getattr(wiggly, f"geometry_{band}_3857")
+        assert projected.srid == 3857
+        assert projected.equals_exact(simplified.transform(3857, clone=True), tolerance=1e-6)
+        assert projected.num_coords < wiggly.geometry_3857.num_coords
+    # A rectangle has nothing to simplify: no band, the tile draws the full copy.
+    west = Feature.objects.get(category__code="U-SU-C")
+    assert west.geometry_low_3857 is None and west.geometry_mid_3857 is None
+
+
+def test_the_migration_projects_the_bands_of_features_imported_before_it(write_geojson):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.db import connection
+
+    migration = importlib.import_module("landuse.migrations.0004_tile_bands_in_web_mercator")
+    import_file(write_geojson([*two_blocks(), wiggly_block()]))
+    imported = {f.pk: f for f in Feature.objects.all()}
+    Feature.objects.update(geometry_low_3857=None, geometry_mid_3857=None)
+    with connection.cursor() as cursor:
+        # What the function uses of a schema editor; a real one refuses to open inside the
+        # test's transaction on SQLite.
+        editor = SimpleNamespace(connection=connection, execute=cursor.execute)
+        migration.project_existing_bands(None, editor)
+    for feature in Feature.objects.all():
+        for band in ("low_3857", "mid_3857"):
+            before = getattr(imported[feature.pk], f"geometry_{band}")
+            after = getattr(feature, f"geometry_{band}")
+            assert (after is None) == (before is None)
+            assert after is None or after.equals_exact(before, tolerance=1e-3)
+    assert Feature.objects.filter(geometry_low_3857__isnull=False).count() == 1
 
 
 def test_it_imports_a_shapefile_folder(write_geojson, ogr2ogr):

@@ -7,9 +7,12 @@ import math
 
 import mapbox_vector_tile
 import pytest
+from django.contrib.gis.geos import GEOSGeometry, Polygon
 
+from landuse.models import Feature
+from landuse.selectors import TILE_EXTENT, layer_tile
 from landuse.services import layer_import
-from tests.landuse.conftest import polygon_feature, prepared_runs, two_blocks
+from tests.landuse.conftest import polygon_feature, prepared_runs, two_blocks, wiggly_block
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +113,64 @@ def test_an_unknown_layer_is_404(client, zoning):
     assert client.get("/tiles/parks/0/0/0.mvt").status_code == 404
 
 
+# --- The stored band a tile is drawn from (landuse.sql.tile_geometry) ----------------------
+
+
+@pytest.fixture
+def wiggly(write_geojson):
+    layer = layer_import(
+        path=write_geojson([*two_blocks(), wiggly_block()]), layer_slug="zoning", code_field="ZONE"
+    ).layer
+    return layer, Feature.objects.get(category__code="I-A")
+
+
+def west_and_east(layer, code: str, z: int, lon: float = -104.985) -> tuple[float, float]:
+    """The longitudes of the west and east edges of feature ``code`` in the tile at zoom ``z``
+    over the wiggly block at ``lon`` (one tile unit is under 1e-4 degrees at z10)."""
+    x, y = tile_of(lon, 39.7325, z)
+    decoded = mapbox_vector_tile.decode(layer_tile(layer=layer, z=z, x=x, y=y))
+    [feature] = [f for f in decoded["zoning"]["features"] if f["properties"]["code"] == code]
+    units = [point[0] for point in feature["geometry"]["coordinates"][0]]
+    return tuple((x + u / TILE_EXTENT) / 2**z * 360 - 180 for u in (min(units), max(units)))
+
+
+def mercator_rectangle(west: float, east: float) -> GEOSGeometry:
+    """A rectangle over the wiggly block's latitudes from ``west`` to ``east``, in EPSG:3857."""
+    rectangle = Polygon.from_bbox((west, 39.7305, east, 39.7345))
+    rectangle.srid = 4326
+    return rectangle.transform(3857, clone=True)
+
+
+def test_up_to_z12_a_tile_draws_the_band_geojson_draws_and_from_z13_the_full_copy(wiggly):
+    layer, block = wiggly
+    assert block.geometry_low_3857.num_coords < block.geometry_3857.num_coords
+    assert block.geometry_mid_3857.num_coords < block.geometry_3857.num_coords
+    # Each band replaced by a strip of its own (low: the block's west fifth, mid: its east
+    # fifth), so the tile shows which copy it was drawn from.
+    low, mid = (-104.99, -104.988), (-104.982, -104.98)
+    Feature.objects.filter(pk=block.pk).update(
+        geometry_low_3857=mercator_rectangle(*low), geometry_mid_3857=mercator_rectangle(*mid)
+    )
+    for z, expected in [(10, low), (11, mid), (12, mid)]:
+        assert west_and_east(layer, "I-A", z) == pytest.approx(expected, abs=1e-4), z
+    # At z13 a tile edge crosses the block at -104.9854: the tile west of it holds the full
+    # block from its west edge to that edge (and the buffer beyond), neither strip.
+    west, east = west_and_east(layer, "I-A", 13, lon=-104.988)
+    assert west == pytest.approx(-104.99, abs=1e-4)
+    assert -104.9855 < east < -104.984
+
+
+def test_a_tile_draws_the_full_copy_of_a_feature_without_a_stored_band(wiggly):
+    layer, block = wiggly
+    # Rectangles keep every vertex when simplified, so they have no band; nor had features
+    # imported before the bands were stored, until the migration projected theirs.
+    assert not Feature.objects.exclude(pk=block.pk).filter(geometry_low_3857__isnull=False)
+    Feature.objects.filter(pk=block.pk).update(geometry_low_3857=None, geometry_mid_3857=None)
+    for z in (10, 12):
+        assert west_and_east(layer, "I-A", z) == pytest.approx((-104.99, -104.98), abs=1e-4)
+        assert west_and_east(layer, "U-SU-C", z) == pytest.approx((-104.99, -104.98), abs=1e-4)
+
+
 # --- PostGIS: the tile statement prepared from street zooms (landuse.selectors) -----------
 
 
@@ -133,7 +194,7 @@ def plain_tile(layer, z: int, x: int, y: int) -> bytes:
     from landuse import sql
 
     with connection.cursor() as cursor:
-        cursor.execute(sql.POSTGIS_TILE_SQL, [z, x, y, layer.pk, layer.slug])
+        cursor.execute(sql.tile_sql(postgis=True, zoom=z), [z, x, y, layer.pk, layer.slug])
         return bytes(cursor.fetchone()[0] or b"")
 
 
