@@ -28,7 +28,8 @@ static: setup
 serve:
 	@echo "Serving http://$(HOST):$(PORT)/ (HTTP and WebSocket). Admin: http://$(HOST):$(PORT)/admin/"
 	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--ws-max-size 65536 --lifespan off --proxy-headers --no-server-header
+		--ws-max-size 65536 --ws-per-message-deflate false --lifespan off --proxy-headers \
+		--no-server-header
 
 run: demo static serve
 

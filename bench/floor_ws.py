@@ -34,9 +34,11 @@ async def handler(connection: ServerConnection) -> None:
 
 
 async def main(port: int) -> None:
-    # Same limits and defaults as our server under uvicorn: 64 KiB frames, permessage-deflate
-    # offered (the clients accept it, as browsers do), no keepalive pings during the run.
-    async with serve(handler, "127.0.0.1", port, max_size=65536, ping_interval=None):
+    # Same limits as our server under uvicorn: 64 KiB frames, no permessage-deflate (the
+    # clients offer it, as browsers do, and are refused it), no keepalive pings during the run.
+    async with serve(
+        handler, "127.0.0.1", port, max_size=65536, compression=None, ping_interval=None
+    ):
         await asyncio.get_running_loop().create_future()
 
 

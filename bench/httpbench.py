@@ -19,7 +19,8 @@ from bench.harness import BenchEnv, Row, percentile, ratio_row, spread_of
 ROOT = Path(__file__).resolve().parents[1]
 # The flags of the Makefile's ``serve`` target, one worker; access logs off for both apps.
 UVICORN_FLAGS = (
-    "--workers", "1", "--ws-max-size", "65536", "--lifespan", "off", "--proxy-headers",
+    "--workers", "1", "--ws-max-size", "65536", "--ws-per-message-deflate", "false",
+    "--lifespan", "off", "--proxy-headers",
     "--no-server-header", "--no-access-log",
 )  # fmt: skip
 

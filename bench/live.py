@@ -155,7 +155,8 @@ class Uvicorn:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1",
              "--port", str(self.port), "--workers", str(self.workers),
-             "--ws-max-size", "65536", "--lifespan", "off", "--no-access-log",
+             "--ws-max-size", "65536", "--ws-per-message-deflate", "false",
+             "--lifespan", "off", "--no-access-log",
              "--log-level", "warning"],  # fmt: skip
             cwd=ROOT, env=self.environ, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip

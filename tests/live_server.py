@@ -56,6 +56,11 @@ def server_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+# The WebSocket flags of the Makefile's ``serve`` target (held to it by
+# tests/config/test_one_process_serves_everything.py).
+SERVE_FLAGS = ("--ws-max-size", "65536", "--ws-per-message-deflate", "false")
+
+
 @contextlib.contextmanager
 def live_server(
     env: dict[str, str], *, workers: int = 1, timeout: float = 60, port: int | None = None
@@ -74,8 +79,7 @@ def live_server(
             str(port),
             "--workers",
             str(workers),
-            "--ws-max-size",
-            "65536",
+            *SERVE_FLAGS,
             "--no-access-log",
         ],
         cwd=ROOT,

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import urllib.request
 from email.message import Message
+from pathlib import Path
 
 import pytest
 import websockets
 
-from tests.live_server import live_server, manage, server_env
+from tests.live_server import SERVE_FLAGS, live_server, manage, server_env
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +75,23 @@ def test_a_websocket_from_a_foreign_origin_is_refused(served):
     with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
         asyncio.run(connect())
     assert refused.value.response.status_code == 403
+
+
+def test_websockets_are_served_without_per_message_compression(served):
+    # Compressing every event once per socket cost more of a worker than anything else but
+    # the socket writes under the posting benchmark (README "Performance"); events are small.
+    async def extensions() -> str | None:
+        async with websockets.connect(
+            served.ws_url + "/ws/healthz/", origin="http://127.0.0.1", compression="deflate"
+        ) as socket:
+            return socket.response.headers.get("Sec-WebSocket-Extensions")
+
+    assert asyncio.run(extensions()) is None
+
+
+def test_these_tests_serve_with_the_makefiles_websocket_flags():
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    serve = re.search(r"^serve:\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)
+    recipe = " ".join(serve.replace("\\\n", " ").split())
+    for name, value in zip(SERVE_FLAGS[::2], SERVE_FLAGS[1::2], strict=True):
+        assert f"{name} {value}" in recipe, name
