@@ -16,8 +16,10 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection, transaction
 
-from engage import exports, selectors
+from engage import exports, selectors, services
 from engage.models import Comment, Discussion, ExportRecord
+from engage.rules import Participant
+from tests.engage.conftest import make_moderator
 from tests.engage.export_helpers import content_of, export_url, feedback_discussion
 
 # GDAL reads the database file on SpatiaLite only.
@@ -132,6 +134,45 @@ def test_gdal_reading_the_database_file_writes_the_same_layer_as_the_pipe(
         point = by_id[ids["point"]]
         assert point["discussion"] == TITLE and point["body"] == BODY
         assert point["flags"] == 1 and point["agree"] == 2
+
+
+@spatialite_only
+@committed
+@pytest.mark.parametrize("filters", [{}, {"flagged": True}], ids=["all", "flagged"])
+def test_counts_and_last_decisions_looked_up_per_comment_match_the_joined_statement(
+    tmp_path, monkeypatch, filters
+):
+    # GDAL's statement looks the counts and the last moderation decision up for each comment;
+    # the pipe's statement joins them: a disagree, a dismissed flag (counted, no longer open),
+    # a comment hidden, restored and hidden again, by a moderator whose name would break out
+    # of a quoted literal.
+    discussion, ids = feedback_discussion()
+    staff = make_moderator("quoted")
+    staff.first_name, staff.last_name = TITLE[:30], "'); --"
+    staff.save()
+    moderator = Participant(user=staff, key=f"u:{staff.pk}")
+    area = Comment.objects.get(pk=ids["area"])
+    services.reaction_set(
+        comment=area, participant=Participant(user=None, key="d:1"), value="disagree"
+    )
+    services.flag_create(comment=area, participant=Participant(user=None, key="d:f"), reason="spam")
+    services.flags_dismiss(comment=area, actor=moderator)
+    hidden = Comment.objects.get(pk=ids["hidden"])
+    hidden = services.comment_restore(comment=hidden, actor=moderator)
+    services.comment_hide(comment=hidden, actor=moderator, reason="Spam again")
+    direct, piped = both_ways(tmp_path, monkeypatch, discussion, **filters)
+    assert direct["columns"] == piped["columns"]
+    assert direct["rows"] == piped["rows"]
+    names = [name for name, _type in direct["columns"] if name != "geom"]
+    by_id = {row["id"]: row for row in (dict(zip(names, r, strict=True)) for r in direct["rows"])}
+    if filters:  # the area's only flag is dismissed: not open any more
+        assert set(by_id) == {ids["point"]}
+        return
+    who = staff.get_full_name()
+    assert by_id[ids["hidden"]]["moderation_decision"] == f"hide by {who}"
+    assert by_id[ids["area"]]["moderation_decision"] == f"dismiss_flags by {who}"
+    assert (by_id[ids["area"]]["flags"], by_id[ids["area"]]["disagree"]) == (1, 1)
+    assert by_id[ids["reply"]]["moderation_decision"] is None
 
 
 @spatialite_only
