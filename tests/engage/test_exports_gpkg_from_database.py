@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import time
 from contextlib import closing
 from datetime import date, timedelta
 
@@ -281,3 +282,15 @@ def test_bad_filters_are_still_rejected_before_any_geopackage_is_made(
     for query in ("since=yesterday", "bbox=1,2,3", "status=nope", "flagged=maybe", "colour=red"):
         response = moderator_client.get(export_url(discussion, "gpkg", query))
         assert response.status_code == 400, query
+
+
+def test_an_ogr2ogr_that_runs_past_its_time_is_ended(tmp_path, monkeypatch):
+    stuck = tmp_path / "ogr2ogr"
+    stuck.write_text("#!/bin/sh\nexec sleep 30\n")
+    stuck.chmod(0o755)
+    monkeypatch.setattr(exports.shutil, "which", lambda _name: str(stuck))
+    monkeypatch.setattr(exports, "OGR2OGR_TIMEOUT", 0.2)
+    started = time.monotonic()
+    code, _message, _fed = exports._ogr2ogr(vrt="<OGRVRTDataSource/>", path=str(tmp_path / "x"))
+    assert code != 0
+    assert time.monotonic() - started < 10
