@@ -76,6 +76,12 @@ XLSX_OPTIONS = {
     "default_date_format": "yyyy-mm-dd hh:mm:ss",
 }
 OGR2OGR_TIMEOUT = 600
+# SQLite's page cache for ogr2ogr's files (MB; SQLite's default is 2 MB). With the default,
+# SQLite wrote the 30 MB GeoPackage of 100k rows as 55,180 page writes and read 66,730 pages
+# (pages evicted, read back, written again while the table and its R-tree grow); with 16 MB,
+# 7,679 writes and 17,583 reads (strace -c), and about 0.08 s less CPU in ogr2ogr. The file
+# is the same; ogr2ogr's peak memory grows by up to this much, once the file outgrows 2 MB.
+OGR2OGR_SQLITE_CACHE_MB = 16
 # GDAL field types of the GeoPackage columns (the others are String).
 FIELD_TYPES = {
     "id": "Integer", "discussion_id": "Integer", "parent_id": "Integer", "agree": "Integer",
@@ -243,8 +249,8 @@ def _ogr2ogr(
             handle.write(vrt)
         errors = open(os.path.join(folder, "errors.txt"), "w+b")  # noqa: SIM115 - closed below
         command = [
-            ogr2ogr, "-f", "GPKG", path, source, "-nln", "feedback", "-nlt", "GEOMETRY",
-            "-a_srs", "EPSG:4326",
+            ogr2ogr, "--config", "OGR_SQLITE_CACHE", str(OGR2OGR_SQLITE_CACHE_MB), "-f", "GPKG",
+            path, source, "-nln", "feedback", "-nlt", "GEOMETRY", "-a_srs", "EPSG:4326",
         ]  # fmt: skip
         # A fixed program and arguments over our own files.
         process = subprocess.Popen(  # noqa: S603

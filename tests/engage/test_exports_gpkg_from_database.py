@@ -294,3 +294,15 @@ def test_an_ogr2ogr_that_runs_past_its_time_is_ended(tmp_path, monkeypatch):
     code, _message, _fed = exports._ogr2ogr(vrt="<OGRVRTDataSource/>", path=str(tmp_path / "x"))
     assert code != 0
     assert time.monotonic() - started < 10
+
+
+def test_ogr2ogr_writes_with_a_page_cache_larger_than_sqlites_default(tmp_path, monkeypatch):
+    recorder = tmp_path / "ogr2ogr"
+    recorder.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "arguments"}\n')
+    recorder.chmod(0o755)
+    monkeypatch.setattr(exports.shutil, "which", lambda _name: str(recorder))
+    code, _message, _fed = exports._ogr2ogr(vrt="<OGRVRTDataSource/>", path=str(tmp_path / "x"))
+    assert code == 0
+    arguments = (tmp_path / "arguments").read_text().split()
+    at = arguments.index("OGR_SQLITE_CACHE")
+    assert arguments[at - 1] == "--config" and int(arguments[at + 1]) > 2
