@@ -34,6 +34,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import closing
 from datetime import datetime
@@ -75,6 +76,13 @@ XLSX_OPTIONS = {
     "default_date_format": "yyyy-mm-dd hh:mm:ss",
 }
 OGR2OGR_TIMEOUT = 600
+# SQLite's page cache for each of ogr2ogr's databases (MB; SQLite's default is 2 MB). With the
+# default, the 30 MB GeoPackage of 100k rows took 55,180 page writes and 66,730 page reads
+# (pages evicted, read back and written again while the table and its R-tree grow); with 8 MB,
+# 7,679 and 19,128 (strace -c), ogr2ogr's system time fell from 0.12-0.23 s to 0.05-0.10 s and
+# its median time from 3.14 s to 2.91 s (5 turns each). The file is the same. ogr2ogr's peak
+# memory went from 61 to 74 MB (16 MB saved no more time and cost 92 MB).
+OGR2OGR_SQLITE_CACHE_MB = 8
 # GDAL field types of the GeoPackage columns (the others are String).
 FIELD_TYPES = {
     "id": "Integer", "discussion_id": "Integer", "parent_id": "Integer", "agree": "Integer",
@@ -242,8 +250,8 @@ def _ogr2ogr(
             handle.write(vrt)
         errors = open(os.path.join(folder, "errors.txt"), "w+b")  # noqa: SIM115 - closed below
         command = [
-            ogr2ogr, "-f", "GPKG", path, source, "-nln", "feedback", "-nlt", "GEOMETRY",
-            "-a_srs", "EPSG:4326",
+            ogr2ogr, "--config", "OGR_SQLITE_CACHE", str(OGR2OGR_SQLITE_CACHE_MB), "-f", "GPKG",
+            path, source, "-nln", "feedback", "-nlt", "GEOMETRY", "-a_srs", "EPSG:4326",
         ]  # fmt: skip
         # A fixed program and arguments over our own files.
         process = subprocess.Popen(  # noqa: S603
@@ -260,11 +268,15 @@ def _ogr2ogr(
         except BrokenPipeError:
             pass  # ogr2ogr stopped early: its exit status and message say why
         finally:
+            # A blocking wait returns as ogr2ogr exits; wait(timeout=…) polls with sleeps of up
+            # to 50 ms and saw the exit 18 ms late on average (measured), all of it added to
+            # the export. The timer ends a run that takes too long (its status is then -9).
+            timer = threading.Timer(OGR2OGR_TIMEOUT, process.kill)
+            timer.start()
             try:
-                code = process.wait(timeout=OGR2OGR_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
                 code = process.wait()
+            finally:
+                timer.cancel()
         errors.seek(0)
         message = errors.read().decode("utf-8", "replace")
         errors.close()

@@ -457,7 +457,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # - "map-gdal": the "map" rows for GDAL reading the statement itself from a SpatiaLite file
 #   (``feedback_export_statement``): each column named after its export column, empty text as
 #   NULL (as GDAL's CSV reader makes it of the "map-csv" lines), the geometry as hexadecimal
-#   WKB named "wkb".
+#   WKB named "wkb"; the counts and the last decision looked up for each comment rather than
+#   joined (``_per_row_columns``: GDAL starts this statement twice).
 EXPORT_FORMS = ("cells", "sheet", "features", "map", "raw", "cells-csv", "map-csv", "map-gdal")
 
 
@@ -555,9 +556,11 @@ def _neutralised_sql(sql: str, dialect: _Dialect) -> str:
     return f"CASE WHEN {first} IN ({codes}) THEN '''' || {sql} ELSE {sql} END"
 
 
-def _column_sql(dialect: _Dialect, email: str) -> dict[str, tuple[str, str]]:
-    """name -> (kind, raw SQL expression); ``discussion`` is a parameter (the title)."""
-    return {
+def _column_sql(dialect: _Dialect, email: str, per_row: bool = False) -> dict[str, tuple[str, str]]:
+    """name -> (kind, raw SQL expression); ``discussion`` is a parameter (the title).
+    ``per_row``: the counts and the last decision looked up for each comment (see
+    :func:`_per_row_columns`) instead of read from the joined tables ``r``, ``f``, ``d``."""
+    columns = {
         "id": ("int", "c.id"),
         "discussion_id": ("int", "c.discussion_id"),
         "discussion": ("param", "CAST(%s AS TEXT)"),
@@ -587,6 +590,43 @@ def _column_sql(dialect: _Dialect, email: str) -> dict[str, tuple[str, str]]:
         "author_email": ("text", f"COALESCE(u.{email}, '')"),
         "ip_hash": ("fixed", "c.ip_hash"),
     }
+    if per_row:
+        columns.update(_per_row_columns())
+    return columns
+
+
+def _per_row_columns() -> dict[str, tuple[str, str]]:
+    """The columns that come from the joined tables ``r``, ``f`` and ``d`` as subqueries run
+    for each comment (over the reactions', flags' and log's comment index), the same values.
+
+    The joins are built when the statement starts (every reaction, flag and log entry of the
+    discussion grouped, then indexed), the subqueries as each row is read. GDAL starts the
+    "map-gdal" statement twice, once to learn its columns and again when the VRT resets its
+    source before reading (an SQLite SELECT layer restarts on any spatial filter call, even
+    a null one). With the joins, that start was 7 % of the whole ogr2ogr run, paid twice
+    (152 of 2,077 million instructions at 10k rows, callgrind); looked up per row, it is
+    next to nothing and the rows cost the same."""
+    reaction, flag = Reaction._meta.db_table, Flag._meta.db_table
+    log = ModerationLogEntry._meta.db_table
+
+    def reactions(value: str) -> str:
+        return (
+            f"(SELECT COUNT(*) FROM {reaction} x "  # noqa: S608 - a table name and our word
+            f"WHERE x.comment_id = c.id AND x.value = '{value}')"
+        )
+
+    return {
+        "agree": ("int", reactions("agree")),
+        "disagree": ("int", reactions("disagree")),
+        "flags": ("int", f"(SELECT COUNT(*) FROM {flag} x WHERE x.comment_id = c.id)"),  # noqa: S608
+        "moderation_decision": (
+            "fixed",
+            "COALESCE((SELECT CASE WHEN x.action IS NULL OR x.action = '' THEN '' "  # noqa: S608
+            "ELSE x.action || ' by ' || COALESCE(NULLIF(x.actor_name, ''), 'word list') END "
+            f"FROM {log} x WHERE x.comment_id = c.id AND x.discussion_id = c.discussion_id "
+            "ORDER BY x.created_at DESC, x.id DESC LIMIT 1), '')",
+        ),
+    }
 
 
 def _csv_line_sql(kinds_and_sql: list[tuple[str, str]], dialect: _Dialect) -> str:
@@ -607,8 +647,9 @@ def _select_list(
     """(column names, the SELECT list, its parameters) for one form."""
     base = form.removesuffix("-csv").removesuffix("-gdal")
     names, parts, params = _select_list_parts(
-        form=base, personal_data=personal_data, title=title, dialect=dialect, email=email
-    )
+        form=base, personal_data=personal_data, title=title, dialect=dialect, email=email,
+        per_row=form.endswith("-gdal"),
+    )  # fmt: skip
     if form.endswith("-csv"):
         return names, _csv_line_sql(parts, dialect), params
     if form.endswith("-gdal"):
@@ -627,10 +668,16 @@ def _select_list(
 
 
 def _select_list_parts(
-    *, form: str, personal_data: bool, title: str, dialect: _Dialect, email: str
+    *,
+    form: str,
+    personal_data: bool,
+    title: str,
+    dialect: _Dialect,
+    email: str,
+    per_row: bool = False,
 ) -> tuple[list[str], list[tuple[str, str]], list]:
     """(column names, (kind, SQL) of each column, parameters) for one form."""
-    exprs = _column_sql(dialect, email)
+    exprs = _column_sql(dialect, email, per_row)
     if form == "features":
         names = export_map_properties(personal_data=personal_data)
         pairs = ", ".join(f"'{name}', {exprs[name][1]}" for name in names)
@@ -674,9 +721,21 @@ def feedback_export_query(
     )
     # Only table names from the models and fixed expressions are formatted in; every value
     # (ids, the title, the filters) is a parameter.
-    sql = (
+    start = (
         f"SELECT {select} FROM {comment} c "  # noqa: S608
         f"LEFT JOIN {FeedbackCategory._meta.db_table} cat ON cat.id = c.category_id "
+    )
+    if form == "map-gdal":  # no joined counts: looked up per comment (_per_row_columns)
+        sql = f"{start}{user_join}WHERE c.discussion_id = %s"
+        params.append(discussion.pk)
+        if filters.flagged:
+            sql += (
+                f" AND EXISTS (SELECT 1 FROM {Flag._meta.db_table} x "  # noqa: S608
+                "WHERE x.comment_id = c.id AND x.dismissed_at IS NULL)"
+            )
+        return (names, *_with_other_filters(sql, params, discussion, filters))
+    sql = (
+        f"{start}"  # noqa: S608
         "LEFT JOIN (SELECT x.comment_id, "
         "SUM(CASE WHEN x.value = 'agree' THEN 1 ELSE 0 END) AS agree, "
         "SUM(CASE WHEN x.value = 'disagree' THEN 1 ELSE 0 END) AS disagree "
@@ -697,13 +756,21 @@ def feedback_export_query(
     params += [discussion.pk] * 4
     if filters.flagged:
         sql += " AND f.open_flags > 0"
+    return (names, *_with_other_filters(sql, params, discussion, filters))
+
+
+def _with_other_filters(
+    sql: str, params: list, discussion: Discussion, filters: FeedbackFilters
+) -> tuple[str, list]:
+    """The statement with the filters but ``flagged`` (each statement has its own) and its
+    order: (SQL, parameters)."""
     rest = replace(filters, flagged=False, discussion_id=None)
     if rest != FeedbackFilters():
         ids = rest.apply(Comment.objects.filter(discussion=discussion)).order_by().values("pk")
         ids_sql, ids_params = ids.query.sql_with_params()
         sql += f" AND c.id IN ({ids_sql})"
         params += list(ids_params)
-    return names, sql + " ORDER BY c.id", params
+    return sql + " ORDER BY c.id", params
 
 
 def feedback_export_statement(

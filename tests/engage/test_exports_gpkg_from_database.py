@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import time
 from contextlib import closing
 from datetime import date, timedelta
 
 import pytest
 from django.db import connection, transaction
 
-from engage import exports, selectors
+from engage import exports, selectors, services
 from engage.models import Comment, Discussion, ExportRecord
+from engage.rules import Participant
+from tests.engage.conftest import make_moderator
 from tests.engage.export_helpers import content_of, export_url, feedback_discussion
 
 # GDAL reads the database file on SpatiaLite only.
@@ -136,6 +139,45 @@ def test_gdal_reading_the_database_file_writes_the_same_layer_as_the_pipe(
 
 @spatialite_only
 @committed
+@pytest.mark.parametrize("filters", [{}, {"flagged": True}], ids=["all", "flagged"])
+def test_counts_and_last_decisions_looked_up_per_comment_match_the_joined_statement(
+    tmp_path, monkeypatch, filters
+):
+    # GDAL's statement looks the counts and the last moderation decision up for each comment;
+    # the pipe's statement joins them: a disagree, a dismissed flag (counted, no longer open),
+    # a comment hidden, restored and hidden again, by a moderator whose name would break out
+    # of a quoted literal.
+    discussion, ids = feedback_discussion()
+    staff = make_moderator("quoted")
+    staff.first_name, staff.last_name = TITLE[:30], "'); --"
+    staff.save()
+    moderator = Participant(user=staff, key=f"u:{staff.pk}")
+    area = Comment.objects.get(pk=ids["area"])
+    services.reaction_set(
+        comment=area, participant=Participant(user=None, key="d:1"), value="disagree"
+    )
+    services.flag_create(comment=area, participant=Participant(user=None, key="d:f"), reason="spam")
+    services.flags_dismiss(comment=area, actor=moderator)
+    hidden = Comment.objects.get(pk=ids["hidden"])
+    hidden = services.comment_restore(comment=hidden, actor=moderator)
+    services.comment_hide(comment=hidden, actor=moderator, reason="Spam again")
+    direct, piped = both_ways(tmp_path, monkeypatch, discussion, **filters)
+    assert direct["columns"] == piped["columns"]
+    assert direct["rows"] == piped["rows"]
+    names = [name for name, _type in direct["columns"] if name != "geom"]
+    by_id = {row["id"]: row for row in (dict(zip(names, r, strict=True)) for r in direct["rows"])}
+    if filters:  # the area's only flag is dismissed: not open any more
+        assert set(by_id) == {ids["point"]}
+        return
+    who = staff.get_full_name()
+    assert by_id[ids["hidden"]]["moderation_decision"] == f"hide by {who}"
+    assert by_id[ids["area"]]["moderation_decision"] == f"dismiss_flags by {who}"
+    assert (by_id[ids["area"]]["flags"], by_id[ids["area"]]["disagree"]) == (1, 1)
+    assert by_id[ids["reply"]]["moderation_decision"] is None
+
+
+@spatialite_only
+@committed
 def test_the_export_view_lets_gdal_read_the_database_file_when_it_can(
     tmp_path, monkeypatch, moderator_client
 ):
@@ -240,3 +282,27 @@ def test_bad_filters_are_still_rejected_before_any_geopackage_is_made(
     for query in ("since=yesterday", "bbox=1,2,3", "status=nope", "flagged=maybe", "colour=red"):
         response = moderator_client.get(export_url(discussion, "gpkg", query))
         assert response.status_code == 400, query
+
+
+def test_an_ogr2ogr_that_runs_past_its_time_is_ended(tmp_path, monkeypatch):
+    stuck = tmp_path / "ogr2ogr"
+    stuck.write_text("#!/bin/sh\nexec sleep 30\n")
+    stuck.chmod(0o755)
+    monkeypatch.setattr(exports.shutil, "which", lambda _name: str(stuck))
+    monkeypatch.setattr(exports, "OGR2OGR_TIMEOUT", 0.2)
+    started = time.monotonic()
+    code, _message, _fed = exports._ogr2ogr(vrt="<OGRVRTDataSource/>", path=str(tmp_path / "x"))
+    assert code != 0
+    assert time.monotonic() - started < 10
+
+
+def test_ogr2ogr_writes_with_a_page_cache_larger_than_sqlites_default(tmp_path, monkeypatch):
+    recorder = tmp_path / "ogr2ogr"
+    recorder.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "arguments"}\n')
+    recorder.chmod(0o755)
+    monkeypatch.setattr(exports.shutil, "which", lambda _name: str(recorder))
+    code, _message, _fed = exports._ogr2ogr(vrt="<OGRVRTDataSource/>", path=str(tmp_path / "x"))
+    assert code == 0
+    arguments = (tmp_path / "arguments").read_text().split()
+    at = arguments.index("OGR_SQLITE_CACHE")
+    assert arguments[at - 1] == "--config" and int(arguments[at + 1]) > 2
