@@ -385,7 +385,11 @@ async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
 
     tick = loop.create_task(ticker())
     cpu0, wall0 = time.process_time(), time.monotonic()
-    command = await loop.run_in_executor(None, connection.recv)  # ("stop", sent, windows)
+    while True:  # ("count",): how many events arrived so far; ("stop", sent): the end
+        command = await loop.run_in_executor(None, connection.recv)
+        if command[0] != "count":
+            break
+        connection.send(sum(len(received[index]) for index in opened_indexes))
     _, sent = command
     cpu_share = (time.process_time() - cpu0) / (time.monotonic() - wall0)
     stopping = True
@@ -457,6 +461,12 @@ class Fleet:
             self.connected += opened
             self.connect_failures += failed
         return self
+
+    def received(self) -> int:
+        """Events received so far, summed over the clients (each id counted once a client)."""
+        for _, parent in self.children:
+            parent.send(("count",))
+        return sum(parent.recv() for _, parent in self.children)
 
     def finish(self, sent: dict[int, float], window_s: float = 10.0) -> FleetResult:
         """Stop reading; ``sent`` maps every id the clients should have had to the moment its
