@@ -40,7 +40,7 @@ from engage.models import (
     Reaction,
 )
 from engage.validation import Problem
-from landuse.prepared import is_postgis, rows_prepared
+from landuse.prepared import fetch_all
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -78,12 +78,7 @@ def discussion_for_posting(*, discussion_id: int) -> Discussion | None:
     if not low <= discussion_id <= high:
         return None  # no such row; as a bound parameter it would be refused (a 500)
     fields, text = _posting_statement(connection.vendor)
-    if is_postgis():
-        rows = rows_prepared(text, [discussion_id])
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(text, [discussion_id])
-            rows = cursor.fetchall()
+    rows = fetch_all(text, [discussion_id])  # prepared on PostGIS
     if not rows:
         return None
     values = []

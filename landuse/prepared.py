@@ -16,18 +16,21 @@ def is_postgis() -> bool:
     return connection.vendor == "postgresql"
 
 
-def rows_prepared(text: str, params: Sequence) -> list[tuple]:
-    """The rows of ``text`` run as a server-side prepared statement on Django's connection
-    (psycopg prepares it on first use and reuses it on that connection). PostGIS only.
+def fetch_all(text: str, params: Sequence, *, prepare: bool = True) -> list[tuple]:
+    """The rows of ``text``; on PostGIS with ``prepare``, run as a server-side prepared
+    statement on Django's connection (psycopg prepares it on first use and reuses it on that
+    connection), otherwise through Django's own cursor (SpatiaLite, or a statement whose plan
+    should follow its values).
 
-    This uses a psycopg cursor with server-side binding on Django's connection, inside Django's
-    error wrapping. Where the connection's ``prepare_threshold`` is None (Django's default, kept
-    when ``DATABASE_POOL`` is off for an external pooler) psycopg does not prepare and the
-    statement runs plainly. While Django logs queries (``DEBUG``, a test capturing them) the
-    statement goes through Django's cursor instead, unprepared, so that it is logged.
-    Values come back as psycopg loads them on Django's connection (geometries as hex EWKB).
+    The prepared path uses a psycopg cursor with server-side binding on Django's connection,
+    inside Django's error wrapping. Where the connection's ``prepare_threshold`` is None
+    (Django's default, kept when ``DATABASE_POOL`` is off for an external pooler) psycopg does
+    not prepare and the statement runs plainly. While Django logs queries (``DEBUG``, a test
+    capturing them) the statement goes through Django's cursor instead, unprepared, so that it
+    is logged. Values come back as psycopg loads them on Django's connection (geometries as
+    hex EWKB).
     """
-    if connection.queries_logged:
+    if not (prepare and is_postgis()) or connection.queries_logged:
         with connection.cursor() as cursor:
             cursor.execute(text, params)
             return cursor.fetchall()

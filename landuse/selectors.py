@@ -17,7 +17,7 @@ from django.db.models import Prefetch, QuerySet
 
 from landuse import sql
 from landuse.models import Category, Layer
-from landuse.prepared import is_postgis, rows_prepared
+from landuse.prepared import fetch_all, is_postgis
 
 MAX_ZOOM = sql.MAX_ZOOM
 TILE_EXTENT = sql.TILE_EXTENT
@@ -62,14 +62,10 @@ def point_lookup(*, lon: float, lat: float) -> list[LayerAnswer]:
         sql.lookup_sql(postgis=postgis),
         sql.lookup_params(postgis=postgis, lon=lon, lat=lat),
     )
-    if postgis:
-        # Prepared, as the tile from z13 (below): planning took 0.09 ms of a 0.17 ms lookup
-        # (EXPLAIN ANALYZE, p50 of the bench's 20 city points), and every lookup asks about
-        # one point, so one generic plan suits them all.
-        return answers_from_rows(rows_prepared(text, params))
-    with connection.cursor() as cursor:
-        cursor.execute(text, params)
-        return answers_from_rows(cursor.fetchall())
+    # Prepared on PostGIS, as the tile from z13 (below): planning took 0.09 ms of a 0.17 ms
+    # lookup (EXPLAIN ANALYZE, p50 of the bench's 20 city points), and every lookup asks about
+    # one point, so one generic plan suits them all.
+    return answers_from_rows(fetch_all(text, params))
 
 
 def answers_from_rows(rows: Sequence[tuple]) -> list[LayerAnswer]:
@@ -140,12 +136,7 @@ def layer_tile(*, layer: Layer, z: int, x: int, y: int) -> bytes:
     text = sql.tile_sql(postgis=postgis, zoom=z)
     if postgis:
         params = [z, x, y, layer.pk, layer.slug]
-        if z >= PREPARED_TILE_MIN_ZOOM:
-            [(tile,)] = rows_prepared(text, params)
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(text, params)
-                (tile,) = cursor.fetchone()
+        [(tile,)] = fetch_all(text, params, prepare=z >= PREPARED_TILE_MIN_ZOOM)
         return bytes(tile or b"")
     with connection.cursor() as cursor:
         cursor.execute(text, [layer.pk, *sql.spatialite_tile_window(z=z, x=x, y=y)])
