@@ -200,7 +200,9 @@ def run(env: BenchEnv) -> list[Row]:
                 ours=(ours_client, [cached]),
                 floor=(floor_client, ["/cached" + cached]),
                 floor_name="bare ASGI app, same bytes from memory",
-                samples=samples * 2,
+                # A third of a millisecond each: 60 of them (the old count) took 20 ms, so one
+                # burst of load elsewhere moved a repetition's p50 by half. 300 take 0.1 s.
+                samples=samples * 10,
                 repetitions=repetitions,
                 bound=bound(3),
             )

@@ -64,7 +64,9 @@ class LayerVersion:
 
 _versions: dict[str, LayerVersion] = {}
 _versions_read_at = -1e9
-_tiles: OrderedDict[tuple, bytes] = OrderedDict()
+# (layer pk, version, z, x, y) -> (body, ETag): a cached tile answers without working out
+# its ETag again.
+_tiles: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
 _tile_bytes = 0
 
 
@@ -217,16 +219,43 @@ async def _layer(slug: str) -> LayerVersion | None:
     return _versions.get(slug)
 
 
-def _remember(key: tuple, body: bytes) -> None:
+def _remember(key: tuple, body: bytes, etag: str) -> None:
     global _tile_bytes
-    limit = settings.LANDUSE_TILE_CACHE_BYTES
+    limit = _settings().tile_cache_bytes
     if len(body) > limit:
         return
-    _tiles[key] = body
+    _tiles[key] = (body, etag)
     _tile_bytes += len(body)
     while _tile_bytes > limit:
-        _, old = _tiles.popitem(last=False)
+        _, (old, _etag) = _tiles.popitem(last=False)
         _tile_bytes -= len(old)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    allowed_hosts: tuple[str, ...]
+    debug: bool
+    proxy_header: bytes | None
+    proxy_value: str | None
+    ssl_redirect: bool
+    tile_cache_bytes: int
+
+
+# Each ``settings.X`` goes through Django's lazy settings object (about a microsecond each, a
+# dozen per request): the few this route reads are copied once, and again when one changes.
+@functools.cache
+def _settings() -> _Settings:
+    proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    return _Settings(
+        allowed_hosts=tuple(settings.ALLOWED_HOSTS),
+        debug=settings.DEBUG,
+        proxy_header=(
+            proxy[0].removeprefix("HTTP_").lower().replace("_", "-").encode() if proxy else None
+        ),
+        proxy_value=proxy[1] if proxy else None,
+        ssl_redirect=settings.SECURE_SSL_REDIRECT,
+        tile_cache_bytes=settings.LANDUSE_TILE_CACHE_BYTES,
+    )
 
 
 def _headers(scope: dict) -> dict[bytes, bytes]:
@@ -234,10 +263,10 @@ def _headers(scope: dict) -> dict[bytes, bytes]:
 
 
 def _is_secure(scope: dict, headers: dict[bytes, bytes]) -> bool:
-    proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
-    if proxy:
-        header = proxy[0].removeprefix("HTTP_").lower().replace("_", "-").encode()
-        return headers.get(header, b"").decode("latin-1").split(",")[0].strip() == proxy[1]
+    config = _settings()
+    if config.proxy_header:
+        value = headers.get(config.proxy_header, b"").decode("latin-1")
+        return value.split(",")[0].strip() == config.proxy_value
     return scope.get("scheme") == "https"
 
 
@@ -249,8 +278,7 @@ def _plain_request(scope: dict, headers: dict[bytes, bytes]) -> bool:
         return False
     if not _host_allowed(headers.get(b"host", b"")):
         return False
-    secure = _is_secure(scope, headers)
-    return not (settings.SECURE_SSL_REDIRECT and not secure)
+    return not (_settings().ssl_redirect and not _is_secure(scope, headers))
 
 
 # The Host check and the security headers depend only on settings and the request's Host or
@@ -259,8 +287,8 @@ def _plain_request(scope: dict, headers: dict[bytes, bytes]) -> bool:
 @functools.lru_cache(maxsize=64)
 def _host_allowed(host: bytes) -> bool:
     domain, _port = split_domain_port(host.decode("latin-1"))
-    allowed = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed:
+    allowed = list(_settings().allowed_hosts)
+    if _settings().debug and not allowed:
         allowed = [".localhost", "127.0.0.1", "[::1]"]
     return bool(domain) and validate_host(domain, allowed)
 
@@ -276,8 +304,10 @@ def _security_headers(secure: bool, path: str = "/tiles/") -> tuple[tuple[bytes,
 
 
 def _forget_settings(**kwargs) -> None:
+    _settings.cache_clear()
     _host_allowed.cache_clear()
     _security_headers.cache_clear()
+    _layer_headers.cache_clear()
 
 
 setting_changed.connect(_forget_settings, dispatch_uid="landuse_fastpath_forget_settings")
@@ -289,13 +319,23 @@ def _etag(layer: LayerVersion, *parts: object) -> str:
     return etag_for(slug=layer.slug, pk=layer.pk, version=layer.version, parts=parts)
 
 
-def _revalidation_headers(layer: LayerVersion, etag: str, security: list) -> list:
-    """The headers every answer about a layer carries, 200 or 304: security, ETag, and
-    Last-Modified from the layer's import, to be revalidated on every use."""
-    common = [*security, (b"etag", etag.encode()), (b"cache-control", b"public, no-cache")]
+@functools.lru_cache(maxsize=256)
+def _layer_headers(
+    layer: LayerVersion, secure: bool, path: str = "/tiles/"
+) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every answer about a layer version carries, 200 or 304, but its ETag:
+    security, and Last-Modified from the layer's import, to be revalidated on every use.
+    Remembered per layer version (a new import is a new version)."""
+    common = (*_security_headers(secure, path), (b"cache-control", b"public, no-cache"))
     if layer.imported_at:
-        common.append((b"last-modified", http_date(layer.imported_at.timestamp()).encode()))
+        common += ((b"last-modified", http_date(layer.imported_at.timestamp()).encode()),)
     return common
+
+
+def _revalidation_headers(
+    layer: LayerVersion, etag: str, secure: bool, path: str = "/tiles/"
+) -> list[tuple[bytes, bytes]]:
+    return [*_layer_headers(layer, secure, path), (b"etag", etag.encode())]
 
 
 def _not_modified(headers: dict[bytes, bytes], etag: str, last_modified) -> bool:
@@ -303,10 +343,13 @@ def _not_modified(headers: dict[bytes, bytes], etag: str, last_modified) -> bool
     if if_none_match is not None:
         tags = {t.strip().removeprefix("W/") for t in if_none_match.decode("latin-1").split(",")}
         return etag in tags or "*" in tags
+    if_modified_since = headers.get(b"if-modified-since")
+    if if_modified_since is None or not last_modified:
+        return False
     from django.utils.http import parse_http_date_safe
 
-    since = parse_http_date_safe(headers.get(b"if-modified-since", b"").decode("latin-1"))
-    return bool(since and last_modified and int(last_modified.timestamp()) <= since)
+    since = parse_http_date_safe(if_modified_since.decode("latin-1"))
+    return bool(since and int(last_modified.timestamp()) <= since)
 
 
 async def _send(
@@ -327,16 +370,17 @@ async def _tile_response(scope, headers, match: re.Match) -> Response | None:
     layer = await _layer(match["slug"])
     if layer is None:
         return None
-    etag = _etag(layer, z, x, y)
-    common = _revalidation_headers(layer, etag, _security_headers(_is_secure(scope, headers)))
+    key = (layer.pk, layer.version, z, x, y)
+    cached = _tiles.get(key)
+    etag = cached[1] if cached else _etag(layer, z, x, y)
+    common = _revalidation_headers(layer, etag, _is_secure(scope, headers))
     if _not_modified(headers, etag, layer.imported_at):
         return 304, b"", common
-    key = (layer.pk, layer.version, z, x, y)
-    body = _tiles.get(key)
-    if body is None:
+    if cached is None:
         body = await _tile_async(layer, z, x, y)
-        _remember(key, body)
+        _remember(key, body, etag)
     else:
+        body = cached[0]
         _tiles.move_to_end(key)
     return (200 if body else 204), body, [*common, (b"content-type", MVT)]
 
@@ -383,8 +427,7 @@ async def _geojson_response(scope, headers, match: re.Match) -> Response | None:
     if layer is None:
         return None
     etag = _etag(layer, bbox, sql.zoom_band(zoom))
-    security = _security_headers(_is_secure(scope, headers), scope["path"])
-    common = _revalidation_headers(layer, etag, security)
+    common = _revalidation_headers(layer, etag, _is_secure(scope, headers), scope["path"])
     if _not_modified(headers, etag, layer.imported_at):
         return 304, b"", common
     body = await _geojson_async(layer, bbox, zoom, etag)

@@ -134,6 +134,36 @@ async def test_a_tile_answers_304_to_its_etag_without_a_body(zoning):
     assert "content-security-policy" in again
 
 
+async def test_a_cached_tile_is_answered_with_the_headers_of_its_first_answer(zoning):
+    app = LandUseFastPath(must_not_be_reached)
+    first = await call(app, BLOCKS_TILE)
+    second = await call(app, BLOCKS_TILE)
+    assert second == first
+    assert first[0] == 200 and first[1]["etag"]
+
+
+async def test_a_tile_answers_304_to_if_modified_since_its_import_and_200_before_it(zoning):
+    app = LandUseFastPath(must_not_be_reached)
+    _, head, _ = await call(app, BLOCKS_TILE)
+    since = head["last-modified"].encode()
+    status, again, body = await call(app, BLOCKS_TILE, headers=[(b"if-modified-since", since)])
+    assert status == 304 and body == b"" and again["etag"] == head["etag"]
+    older = b"Mon, 01 Jan 2001 00:00:00 GMT"
+    status, _, body = await call(app, BLOCKS_TILE, headers=[(b"if-modified-since", older)])
+    assert status == 200 and body
+
+
+async def test_a_host_dropped_from_the_settings_is_left_to_django_at_once(zoning, settings):
+    recorder = Recorder()
+    app = LandUseFastPath(recorder)
+    assert (await call(app, BLOCKS_TILE, host="maps.example.org"))[0] == 418
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "maps.example.org"]
+    assert (await call(app, BLOCKS_TILE, host="maps.example.org"))[0] == 200
+    settings.ALLOWED_HOSTS = [h for h in settings.ALLOWED_HOSTS if h != "maps.example.org"]
+    assert (await call(app, BLOCKS_TILE, host="maps.example.org"))[0] == 418
+    assert recorder.paths == [BLOCKS_TILE, BLOCKS_TILE]
+
+
 async def test_a_reimport_invalidates_the_cached_tile(zoning, write_geojson):
     app = LandUseFastPath(must_not_be_reached)
     _, first_head, first = await call(app, BLOCKS_TILE)
