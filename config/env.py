@@ -81,6 +81,11 @@ PREPARE_THRESHOLD = 5
 # (up to ``timeout`` seconds) instead. tests/engage/test_concurrent_posting.py shows the case.
 # mod_spatialite resets the wait when it loads; config/apps.py sets it again.
 SPATIALITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+# Opening a SpatiaLite connection loads mod_spatialite and reads the schema, about 10 ms:
+# Django's default of a connection per request made it most of a WebSocket connect (1000 took
+# 15 s, 3 s kept) and a third of a comment POST. Request threads are kept (config/handler.py),
+# so a kept connection is used again; one in a thread that ends is closed with it.
+SPATIALITE_CONN_MAX_AGE = 600
 
 
 def database_from_url(url: str, *, name: str, default_path: Path, pool: bool = True) -> dict:
@@ -93,6 +98,7 @@ def database_from_url(url: str, *, name: str, default_path: Path, pool: bool = T
         return {
             "ENGINE": "django.contrib.gis.db.backends.spatialite",
             "NAME": str(default_path),
+            "CONN_MAX_AGE": SPATIALITE_CONN_MAX_AGE,
             "OPTIONS": dict(SPATIALITE_OPTIONS),
         }
     try:
@@ -110,6 +116,7 @@ def database_from_url(url: str, *, name: str, default_path: Path, pool: bool = T
         return {
             "ENGINE": "django.contrib.gis.db.backends.spatialite",
             "NAME": path,
+            "CONN_MAX_AGE": SPATIALITE_CONN_MAX_AGE,
             "OPTIONS": dict(SPATIALITE_OPTIONS),
         }
     if scheme in _POSTGIS_SCHEMES:
