@@ -16,9 +16,9 @@ What is measured, each in its own process so its peak resident memory (``ru_maxr
 own:
 
 - ours: ``GET /api/engage/discussions/<id>/export.<fmt>`` through the project's ASGI
-  application in process, with a staff session, the body read the way an ASGI server reads it;
-  from the start of the request to the last byte. Session, permission check and
-  ``ExportRecord`` included. Peak memory is the process's peak RSS plus, for the GeoPackage,
+  application in process (one process per format, serving all its turns), with a staff
+  session, the body read the way an ASGI server reads it; from the start of the request to
+  the last byte. Session, permission check and ``ExportRecord`` included. Peak memory is the process's peak RSS plus, for the GeoPackage,
   the peak of the ``ogr2ogr`` child that writes the file (read from ``/proc`` while it runs:
   ``ru_maxrss`` of a child forked from a big process counts the parent's pages).
 - the floor: ``ogr2ogr`` running the export's own ``SELECT`` (the same rows and columns) against
@@ -260,11 +260,17 @@ async def asgi_get(app, path: str, query: str, cookie: str) -> tuple[int, int]:
     return sent["status"], sent["bytes"]
 
 
-def measure_ours(discussion_id: int, fmt: str, repeat: int, small_id: int | None = None) -> dict:
-    """In a child: ``repeat`` exports through the ASGI app after a warm-up (an empty export,
-    so imports and the connection are made); seconds of each, bytes, peak MB. With
-    ``small_id``, the smaller discussion is exported once first and its peak recorded under
-    ``small`` (the peak only grows, so the larger export's peak is still its own or higher)."""
+def serve(discussion_id: int, fmt: str, small_id: int) -> None:
+    """In a child: one format's exports through the ASGI app, one per ``export`` line read from
+    standard input, until ``done``; each answer is one ``BENCH {json}`` line on standard output.
+
+    First a warm-up (an empty export, so imports and the connection are made), then the
+    smaller discussion once, whose peak is recorded under ``small`` (the peak only grows, so a
+    larger export's peak is still its own or higher), with the floor's SQL. Each ``export``
+    answers its seconds and bytes; ``done`` answers the peak MB over all of them (the
+    process's, plus the largest ``ogr2ogr`` child's) and the figure at rest after the warm-up.
+    One process serves every turn of its format, as one server process serves every request:
+    a process per turn cost make bench a Django start-up (2-3 s) each time."""
     from config.asgi import application
 
     ogr2ogr_peaks = track_ogr2ogr()
@@ -275,29 +281,35 @@ def measure_ours(discussion_id: int, fmt: str, repeat: int, small_id: int | None
     if status != 200:
         raise SystemExit(f"warm-up export answered {status}")
     at_rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    small = None
-    if small_id is not None:
-        small_path = f"/api/engage/discussions/{small_id}/export.{fmt}"
-        status, _ = asyncio.run(asgi_get(application, small_path, "", cookie))
-        if status != 200:
-            raise SystemExit(f"export of the smaller discussion answered {status}")
-        small_child = max(ogr2ogr_peaks.values(), default=0.0)
-        small_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        small = {"mb": small_peak + small_child, "at_rest": at_rest, "child_mb": small_child}
-        ogr2ogr_peaks.clear()
-    seconds, size = [], 0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        status, size = asyncio.run(asgi_get(application, path, "", cookie))
-        seconds.append(time.perf_counter() - started)
-        if status != 200:
-            raise SystemExit(f"export answered {status}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child_peak = max(ogr2ogr_peaks.values(), default=0.0)
-    return {
-        "seconds": seconds, "bytes": size, "mb": peak + child_peak, "at_rest": at_rest,
-        "child_mb": child_peak, "small": small,
-    }  # fmt: skip
+    small_path = f"/api/engage/discussions/{small_id}/export.{fmt}"
+    status, _ = asyncio.run(asgi_get(application, small_path, "", cookie))
+    if status != 200:
+        raise SystemExit(f"export of the smaller discussion answered {status}")
+    small_child = max(ogr2ogr_peaks.values(), default=0.0)
+    small_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    small = {"mb": small_peak + small_child, "at_rest": at_rest, "child_mb": small_child}
+    ogr2ogr_peaks.clear()
+    _reply({"small": small, "sql": floor_sql(discussion_id, fmt)})
+    for line in sys.stdin:
+        if line.strip() == "export":
+            started = time.perf_counter()
+            status, size = asyncio.run(asgi_get(application, path, "", cookie))
+            seconds = time.perf_counter() - started
+            if status != 200:
+                raise SystemExit(f"export answered {status}")
+            _reply({"seconds": seconds, "bytes": size})
+        elif line.strip() == "done":
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            child_peak = max(ogr2ogr_peaks.values(), default=0.0)
+            _reply({"mb": peak + child_peak, "at_rest": at_rest, "child_mb": child_peak})
+            return
+
+
+REPLY = "BENCH "
+
+
+def _reply(result: dict) -> None:
+    print(REPLY + json.dumps(result), flush=True)
 
 
 def run_measured(command: list[str], env: dict | None = None) -> tuple[int, bytes, float]:
@@ -387,17 +399,62 @@ def floor_sql(discussion_id: int, fmt: str) -> str:
 # --- In the parent --------------------------------------------------------------------------
 
 
-def child(env: BenchEnv, *args: str) -> dict:
+def _child_environ(env: BenchEnv) -> dict[str, str]:
     environ = {**os.environ, **env.environ, "DATABASE_URL": env.database_url}
     if env.redis_url:
         environ["REDIS_URL"] = env.redis_url
+    return environ
+
+
+def child(env: BenchEnv, *args: str) -> dict:
     result = subprocess.run(
         [env.python, __file__, "--child", *args],
-        check=False, capture_output=True, text=True, cwd=ROOT, env=environ,
+        check=False, capture_output=True, text=True, cwd=ROOT, env=_child_environ(env),
     )  # fmt: skip
     if result.returncode:
         raise RuntimeError(f"bench/exports.py --child {' '.join(args)}:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class Exporter:
+    """Our side of one format: a child process (:func:`serve`) asked for one timed export at a
+    time, so the floor's runs fall between ours."""
+
+    def __init__(self, env: BenchEnv, fmt: str, large_id: int, small_id: int) -> None:
+        self.errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in finish
+        self.process = subprocess.Popen(
+            [env.python, __file__, "--child", "serve", str(large_id), fmt, str(small_id)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, text=True,
+            cwd=ROOT, env=_child_environ(env),
+        )  # fmt: skip
+        self.first = self._answer()  # {"small": …, "sql": …}
+
+    def _answer(self) -> dict:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith(REPLY):
+                return json.loads(line[len(REPLY) :])
+        self.process.wait()
+        self.errors.seek(0)
+        raise RuntimeError(f"bench/exports.py --child serve:\n{self.errors.read()[-3000:]}")
+
+    def ask(self, what: str) -> dict:
+        assert self.process.stdin is not None
+        self.process.stdin.write(what + "\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def finish(self) -> dict:
+        try:
+            return self.ask("done")
+        finally:
+            self.process.wait(timeout=30)
+            self.errors.close()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def ogr_source(database_url: str) -> tuple[str, dict[str, str]]:
@@ -440,10 +497,18 @@ def _wide(seconds: list[float]) -> bool:
     return len(seconds) > 1 and max(seconds) > min(seconds) * (1 + STEADY)
 
 
+_prepared: dict[tuple[str, tuple[int, ...]], dict[int, int]] = {}
+
+
 def prepare_discussions(env: BenchEnv, sizes: tuple[int, ...] = SIZES) -> dict[int, int]:
     """The discussions of exactly ``sizes`` comments, made the first time ({size: id}):
-    ``bench/run.py`` calls this while it sets the databases up, so the filling is not timed."""
-    return {int(k): v for k, v in child(env, "prepare", *map(str, sizes)).items()}
+    ``bench/run.py`` calls this while it sets the databases up, so the filling is not timed;
+    :func:`run` then finds them here rather than asking the database again."""
+    key = (env.database_url, tuple(sorted(sizes)))
+    if key not in _prepared:
+        made = child(env, "prepare", *map(str, sizes))
+        _prepared[key] = {int(k): v for k, v in made.items()}
+    return _prepared[key]
 
 
 def run(
@@ -457,11 +522,11 @@ def run(
     the peak memory at the largest size against the smallest.
 
     Repetitions (``repeat`` forces a fixed number): ``REPEAT``; a third time, where it allows
-    one, (ours and the floor both) when either pair differs by more than ``STEADY``. Each
-    timed export of ours runs in a process of its own, in turn with the floor; the peak memory
-    at the largest size is the highest peak of those same processes (no export is run for
-    memory alone); the first of them exports the smaller size once before its timed export
-    (its peak then is the smaller size's) and hands back the floor's SQL."""
+    one, (ours and the floor both) when either pair differs by more than ``STEADY``. Ours runs
+    in one process per format (:class:`Exporter`), one timed export at a time in turn with the
+    floor; it exports the smaller size once first (its peak then is the smaller size's), and
+    its peak after the timed exports is the larger size's (no export is run for memory
+    alone)."""
     small, large = min(sizes), max(sizes)
     ids = prepare_discussions(env, sizes)
     rows: list[Row] = []
@@ -472,19 +537,24 @@ def run(
             first, extra = REPEAT.get(fmt, (2, 1))
         # Ours and the floor take turns, one export each, so a burst of load elsewhere on the
         # machine falls on both rather than on one of them.
-        runs: list[dict] = []
-        floors: list[dict] = []
-        turns = first
-        while len(runs) < turns:
-            first_of_them = () if runs else (str(ids[large]), str(ids[small]))
-            runs.append(child(env, "ours", str(ids[large]), fmt, "1", *first_of_them))
-            if len(runs) == 1:
-                ours_small, floor_statement = runs[0]["small"], runs[0]["sql"]
-            floors.append(measure_floor(env, fmt, floor_statement))
-            seconds = [s for run_ in runs for s in run_["seconds"]]
-            if len(runs) == first and (_wide(seconds) or _wide([f["seconds"] for f in floors])):
-                turns = first + extra
-        ours = max(runs, key=lambda run_: run_["mb"])  # the peak, with its own at-rest figure
+        exporter = Exporter(env, fmt, ids[large], ids[small])
+        try:
+            ours_small, floor_statement = exporter.first["small"], exporter.first["sql"]
+            seconds: list[float] = []
+            floors: list[dict] = []
+            turns, size = first, 0
+            while len(seconds) < turns:
+                answer = exporter.ask("export")
+                seconds.append(answer["seconds"])
+                size = answer["bytes"]
+                floors.append(measure_floor(env, fmt, floor_statement))
+                wide = _wide(seconds) or _wide([f["seconds"] for f in floors])
+                if len(seconds) == first and wide:
+                    turns = first + extra
+            ours = {**exporter.finish(), "bytes": size}
+        except BaseException:
+            exporter.kill()
+            raise
         peak, child_peak = ours["mb"], ours["child_mb"]
         value = statistics.median(seconds)
         floor = statistics.median(f["seconds"] for f in floors)
@@ -521,9 +591,9 @@ def run(
                 bound=MEMORY_BOUND,
                 samples=1,
                 spread=(
-                    f"highest peak RSS of the {samples} processes timed at {label(large)} "
-                    f"(one export each); at {label(small)}, the first of them before its "
-                    f"{label(large)} export"
+                    f"peak RSS of the process after its {samples} timed exports at "
+                    f"{label(large)}; at {label(small)}, the same process after one export "
+                    f"of {label(small)}, before them"
                 ),
                 notes=(
                     f"process at rest after a warm-up {ours['at_rest']:.0f} MB; added "
@@ -545,16 +615,12 @@ def child_main(args: list[str]) -> None:
     setup_django()
     what, *rest = args
     if what == "prepare":
-        result = prepare([int(n) for n in rest])
-    elif what == "ours":
-        discussion, fmt, repeat, *floor_of_and_small = rest
-        small = int(floor_of_and_small[1]) if len(floor_of_and_small) > 1 else None
-        result = measure_ours(int(discussion), fmt, int(repeat), small)
-        if floor_of_and_small:  # after the measurement, so it adds nothing to the peak
-            result["sql"] = floor_sql(int(floor_of_and_small[0]), fmt)
+        print(json.dumps(prepare([int(n) for n in rest])))
+    elif what == "serve":
+        discussion, fmt, small = rest
+        serve(int(discussion), fmt, int(small))
     else:
         raise SystemExit(f"unknown child task {what}")
-    print(json.dumps(result))
 
 
 def main() -> None:
