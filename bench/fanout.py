@@ -101,7 +101,7 @@ def measure(
             ours_sent, floor_sent, failures = asyncio.run(
                 _alternate(server.url, discussion, floor_port, seconds, window)
             )
-            time.sleep(3)  # the last events' way to every client
+            _settle([ours_fleet, floor_fleet])  # the last events' way to every client
             ours_cpu = sum(cpu_seconds(pid) for pid in pids) - ours_cpu
             floor_cpu = cpu_seconds(floor_process.pid) - floor_cpu
             ours = Phase(
@@ -199,6 +199,18 @@ async def _alternate(
             await floor_window(length, record=True)
             done += length
     return ours_sent, floor_sent, failures
+
+
+def _settle(fleets: list[Fleet], *, quiet: float = 0.5, limit: float = 3.0) -> None:
+    """Wait until the clients have received nothing new for ``quiet`` seconds (the last
+    events have arrived: events are 0.1 s apart and p99 is tens of ms), at most ``limit``."""
+    started = last_change = time.monotonic()
+    counts = [fleet.received() for fleet in fleets]
+    while time.monotonic() - last_change < quiet and time.monotonic() - started < limit:
+        time.sleep(0.1)
+        now = [fleet.received() for fleet in fleets]
+        if now != counts:
+            counts, last_change = now, time.monotonic()
 
 
 def _wait_for_port(port: int) -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bench.harness import BenchEnv, Row
+from bench.harness import BenchEnv, Row, postgis_goal
 from bench.httpbench import compare, uvicorn
 from bench.seed import PLAIN_SLUG, TOPIC_COMMENTS, TOPIC_SLUG
 
@@ -22,6 +22,6 @@ def run(env: BenchEnv) -> list[Row]:
                 floor_name="Wagtail page with no map or thread",
                 samples=samples,
                 repetitions=3,
-                bound=2,
+                bound=postgis_goal(env, 2),
             )
         ]
