@@ -65,14 +65,16 @@ def run(env: BenchEnv, *, clients: int = CLIENTS) -> list[Row]:
         redis_url = stack.enter_context(private_redis()) if env.backend == "postgis" else None
         environ = server_environ(env, redis_url)
         workers = 2 if redis_url else 1
+        # Our server starts while the discussion is made (measure waits for it).
+        server = Uvicorn("config.asgi:application", environ, workers=workers).start()
+        stack.callback(server.__exit__)  # stopped however this ends
         discussion = create_discussion(environ)
-        ours, floor = measure(environ, workers, discussion, clients, seconds, window)
+        ours, floor = measure(server, discussion, clients, seconds, window)
     return rows(env, ours, floor, clients=clients, seconds=seconds, window=window, workers=workers)
 
 
 def measure(
-    environ: dict[str, str],
-    workers: int,
+    server: Uvicorn,
     discussion: int,
     clients: int,
     seconds: float,
@@ -91,7 +93,7 @@ def measure(
         # The floor's clients connect while our server starts.
         floor_clients = Fleet(f"ws://127.0.0.1:{floor_port}/listen", clients).start()
         with (
-            Uvicorn("config.asgi:application", environ, workers=workers) as server,
+            server,
             Fleet(f"{server.ws_url}/ws/discussions/{discussion}/", clients) as ours_fleet,
             floor_clients as floor_fleet,
         ):

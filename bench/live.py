@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -120,17 +121,28 @@ def create_discussion(environ: dict[str, str]) -> int:
 
 
 def stored_comment_ids_of(environ: dict[str, str], discussions: list[int]) -> dict[int, set[int]]:
-    """The truth: every published comment of each discussion, read from the database."""
+    """The truth: every published comment of each discussion, read from the database (with
+    its own driver: a Django start-up for one query cost make bench 3 s each time)."""
     ids = [int(d) for d in discussions]
-    found = json.loads(
-        django_shell(
-            environ,
-            "import json; from engage.models import Comment;"
-            f"print(json.dumps({{d: list(Comment.objects.filter(discussion_id=d,"
-            f"status='published').values_list('id', flat=True)) for d in {ids}}}))",
-        )
+    url = environ["DATABASE_URL"]
+    found: dict[int, set[int]] = {d: set() for d in ids}
+    query = (
+        "SELECT discussion_id, id FROM engage_comment WHERE status = 'published' "
+        "AND discussion_id IN ({})"
     )
-    return {int(d): set(ids) for d, ids in found.items()}
+    if url.startswith("spatialite://"):
+        path = unquote(urlsplit(url).path)
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            rows = connection.execute(query.format(", ".join("?" * len(ids))), ids).fetchall()
+    else:
+        import psycopg
+
+        address = urlsplit(url)._replace(scheme="postgresql").geturl()
+        with psycopg.connect(address) as connection:
+            rows = connection.execute(query.format(", ".join(["%s"] * len(ids))), ids).fetchall()
+    for discussion, comment in rows:
+        found[discussion].add(comment)
+    return found
 
 
 def stored_comment_ids(environ: dict[str, str], discussion: int) -> set[int]:
@@ -180,6 +192,8 @@ class Uvicorn:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.process is None or self.log.closed:
+            return  # never started, or already stopped
         self.process.terminate()
         try:
             self.process.wait(timeout=15)

@@ -96,10 +96,13 @@ def run(env: BenchEnv, *, rate: float = RATE, clients: int = LIVE_CLIENTS) -> li
         redis_url = stack.enter_context(private_redis()) if env.backend == "postgis" else None
         environ = server_environ(env, redis_url)
         workers = 2 if redis_url else 1
-        ours_discussion, floor_discussion = create_discussions(environ, 2)
         ours_server = Uvicorn("config.asgi:application", environ, workers=workers)
         floor_server = Uvicorn("bench.floor_app:application", environ, workers=workers)
-        floor_server.start()  # starts while ours does; each is waited for below
+        # Both start while the discussions are made; each is waited for below.
+        for starting in (ours_server, floor_server):
+            starting.start()
+            stack.callback(starting.__exit__)  # stopped however this ends
+        ours_discussion, floor_discussion = create_discussions(environ, 2)
         server = stack.enter_context(ours_server)
         floor_server = stack.enter_context(floor_server)
         ours = Side(
