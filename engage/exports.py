@@ -236,13 +236,22 @@ def _vrt(columns: list[str]) -> str:
     )
 
 
+def _xml_text(text: str) -> str:
+    """Text as XML element content that reads back as itself: ``& < >`` escaped, a carriage
+    return as a character reference (a conforming XML reader turns a raw CR, or CR LF, into
+    LF; GDAL 3.6's keeps it, and reads the reference as CR too). GDAL keeps the other
+    characters as they are, control characters included (tested)."""
+    return escape(text, {"\r": "&#13;"})
+
+
 def _database_vrt(database: str, sql: str, columns: list[str]) -> str:
     """An OGR VRT layer over the "map-gdal" SELECT run by GDAL on the database (a SpatiaLite
     file or a ``PG:`` connection string): the same explicit field types as :func:`_vrt`, the
     geometry from the statement's geometry column (``_GDAL_GEOMETRY``)."""
     return (
         '<OGRVRTDataSource><OGRVRTLayer name="feedback">'
-        f"<SrcDataSource>{escape(database)}</SrcDataSource><SrcSQL>{escape(sql)}</SrcSQL>"
+        f"<SrcDataSource>{_xml_text(database)}</SrcDataSource>"
+        f"<SrcSQL>{_xml_text(sql)}</SrcSQL>"
         "<GeometryType>wkbUnknown</GeometryType>"
         f"{_GDAL_GEOMETRY[connection.vendor]}"
         f"{_fields(columns, named=True)}</OGRVRTLayer></OGRVRTDataSource>"
@@ -406,7 +415,9 @@ def write_gpkg_from_database(
     statement on the database itself (the SpatiaLite file, or PostgreSQL through a connection
     of its own), so no row passes through this process; returns the row count, or None where
     it cannot (see :func:`database_source_for_gdal`, or a parameter that is not written in
-    safely) or GDAL failed: then the caller uses :func:`write_gpkg`.
+    safely) or GDAL failed: then the caller uses :func:`write_gpkg`. The layer is the pipe's,
+    field for field (tested), but that a carriage return in stored text stays one, where
+    GDAL's CSV reader makes it a line feed (text entered through the app has none).
 
     Same snapshot rule as the cursor. On PostgreSQL GDAL reads the statement through a cursor
     in a transaction of its own: one MVCC snapshot of the committed rows as they were when it

@@ -29,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
+from psycopg import Error as PsycopgError
 
 from engage.models import (
     Comment,
@@ -455,8 +456,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #   hexadecimal WKB named "wkb", and the counts and the last decision looked up for each
 #   comment rather than joined (``_per_row_columns``: GDAL starts this statement twice); on
 #   PostgreSQL the geometry column itself, named "geom" (GDAL's PostgreSQL reader knows it by
-#   its type), and the joins as for every other form (GDAL declares a cursor, and only the
-#   one it reads runs the statement: the joins were cheaper than the lookups, measured).
+#   its type), and the joins as for every other form (there the per-comment lookups cost more
+#   than the joins: measured, README "Export cost, measured").
 EXPORT_FORMS = ("cells", "sheet", "features", "map", "raw", "cells-csv", "map-csv", "map-gdal")
 
 
@@ -486,7 +487,7 @@ class _Dialect:
     created_local: str  # .format(zone=…): local time, ISO 8601 without an offset
     geojson: str
     wkt: str
-    gdal_geometry: str  # the geometry for GDAL reading the "map-gdal" statement, named
+    gdal_geometry: str  # the "map-gdal" geometry column, named as exports._GDAL_GEOMETRY reads it
     feature_text: str  # .format(pairs=…, geojson=…)
     first_code: str  # .format(…): the code point of the first character
     crlf: str  # the CSV line end
@@ -719,7 +720,7 @@ def feedback_export_query(
     dialect = _POSTGIS if connection.vendor == "postgresql" else _SPATIALITE
     user_model = get_user_model()
     email = user_model._meta.get_field(user_model.get_email_field_name()).column
-    # GDAL starts its statement twice on SQLite only (_per_row_columns).
+    # Per-comment lookups for GDAL on SQLite only (_per_row_columns; EXPORT_FORMS).
     per_row = form == "map-gdal" and dialect is _SPATIALITE
     names, select, params = _select_list(
         form=form, personal_data=personal_data, title=discussion.title, dialect=dialect,
@@ -799,8 +800,6 @@ def feedback_export_statement(
         discussion=discussion, filters=filters, personal_data=personal_data, form=form
     )
     if connection.vendor == "postgresql":
-        from psycopg import Error as PsycopgError
-
         try:
             return names, connection.ops.compose_sql(sql, params)
         except (PsycopgError, ValueError):  # ValueError: UnicodeEncodeError

@@ -32,9 +32,12 @@ pytestmark = pytest.mark.postgis
 committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 # Text that would close a quoted literal or a connection-string value, a backslash that would
-# escape the quote after it, a placeholder, and characters beyond ASCII (no NUL: PostgreSQL
-# text cannot hold one).
-HOSTILE = "x'); DROP TABLE engage_comment; -- \\' \\\\ \"q\" 50%s %% é中\u202e\U0001f600"
+# escape the quote after it, a placeholder, XML (the statement travels in the VRT), a line end
+# and control characters, characters beyond ASCII (no NUL: PostgreSQL text cannot hold one).
+HOSTILE = (
+    "x'); DROP TABLE engage_comment; -- \\' \\\\ \"q\" 50%s %% "
+    "a\nb\tc\x07d\x1b </SrcSQL> &amp; é中\u202e\U0001f600"
+)
 
 
 def gpkg_both_ways(tmp_path, discussion, **filters) -> tuple[dict, dict]:
@@ -122,6 +125,26 @@ def test_gdal_reading_postgresql_writes_the_same_layer_as_the_pipe(tmp_path, fil
         assert by_id[ids["reply"]]["category"] is None  # empty text is NULL, as in the pipe
     if "zoning_code" in filters or "future_land_use_code" in filters:
         assert set(by_id) == {ids["point"]}
+
+
+@committed
+def test_a_carriage_return_stored_in_the_database_stays_one_where_the_pipe_made_it_a_line_feed(
+    tmp_path,
+):
+    # Text entered through the app has none (validation turns CR into LF); a land-use code
+    # from an imported layer might. GDAL's CSV reader turns CR and CR LF in a quoted field into
+    # LF; read from the database, the text is kept as stored. The filter on it (written into
+    # the statement, carried in the VRT's XML as a character reference) finds it both ways.
+    discussion, ids = feedback_discussion()
+    stored = "C\r\nR\rX"
+    Comment.objects.filter(pk=ids["point"]).update(zoning_code=stored)
+    direct, piped = gpkg_both_ways(tmp_path, discussion, zoning_code=stored)
+    [read] = rows_by_id(direct).values()
+    [through_us] = rows_by_id(piped).values()
+    assert read["zoning_code"] == stored
+    assert through_us["zoning_code"] == "C\nR\nX"
+    assert {**read, "zoning_code": None} == {**through_us, "zoning_code": None}
+    assert direct["blobs"] == piped["blobs"]
 
 
 @committed
