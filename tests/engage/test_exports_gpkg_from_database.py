@@ -31,7 +31,7 @@ from tests.engage.export_helpers import (
     layer_of,
 )
 
-# GDAL reads the database file on SpatiaLite only.
+# The SpatiaLite file; GDAL reading PostgreSQL: test_exports_gpkg_from_postgresql.py.
 spatialite_only = pytest.mark.spatialite
 committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -200,8 +200,9 @@ def test_gdal_reads_only_a_file_database_outside_a_transaction(tmp_path, monkeyp
 
 @pytest.mark.django_db
 def test_inside_the_tests_transaction_the_rows_always_go_through_us():
-    # On PostgreSQL there is no file to read; on SpatiaLite the test's rows are uncommitted.
+    # On PostgreSQL there is no file to read; on both the test's rows are uncommitted.
     assert exports.database_file_for_gdal() is None
+    assert exports.database_source_for_gdal() is None
 
 
 @spatialite_only
