@@ -287,6 +287,19 @@ def test_the_password_reaches_ogr2ogr_in_its_environment_never_in_its_arguments_
 
 
 @committed
+def test_the_layer_read_by_gdal_does_not_depend_on_its_sessions_time_zone(tmp_path, monkeypatch):
+    # Django sets UTC on its own connections; GDAL's gets the server's default, or what
+    # OPTIONS["options"] says (passed as PGOPTIONS). Times and date filters are absolute.
+    discussion, _ids = feedback_discussion()
+    options = {**connection.settings_dict["OPTIONS"], "options": "-c TimeZone=Pacific/Chatham"}
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    assert exports.database_source_for_gdal()[1]["PGOPTIONS"] == options["options"]
+    today = date.today()
+    direct, piped = gpkg_both_ways(tmp_path, discussion, since=today, until=today)
+    assert direct["rows"] == piped["rows"] and len(direct["rows"]) == 4
+
+
+@committed
 def test_the_connection_string_reads_back_as_djangos_settings(monkeypatch):
     monkeypatch.setitem(connection.settings_dict, "NAME", "it's a \\ name with spaces")
     monkeypatch.setitem(connection.settings_dict, "PASSWORD", "hidden")
