@@ -1,7 +1,8 @@
 """The GeoPackage made by ``ogr2ogr`` reading PostgreSQL itself (``write_gpkg_from_database``
 through ``postgresql_source_for_gdal``) against the one made from the rows piped through us
-(``write_gpkg``): the same layer, values written in by psycopg, no password on ogr2ogr's
-command line or in its VRT, and the cases where the rows must go through us.
+(``write_gpkg``): the same layer (but a stored carriage return, which only the pipe turns into
+a line feed), values written in by psycopg, whatever GDAL's session time zone, no password on
+ogr2ogr's command line or in its VRT, and the cases where the rows must go through us.
 
 GDAL reads through a connection of its own, which sees committed rows only: these tests are
 transactional (their rows committed), but those about the tests' own transaction."""
@@ -65,7 +66,7 @@ def rows_by_id(layer: dict) -> dict[int, dict]:
 
 class OgrCalls:
     """``subprocess.Popen`` in engage.exports, recording each ogr2ogr's arguments, added
-    environment and VRT text (read while it runs: the file is removed afterwards)."""
+    environment and VRT text (read as it starts: the file is removed afterwards)."""
 
     def __init__(self, monkeypatch):
         self.calls: list[dict] = []
