@@ -41,17 +41,17 @@ HOSTILE = (
 )
 
 
-def gpkg_both_ways(tmp_path, discussion, **filters) -> tuple[dict, dict]:
+def gpkg_both_ways(tmp_path, discussion, personal_data=False, **filters) -> tuple[dict, dict]:
     """The same export written by GDAL from PostgreSQL and through the pipe."""
     chosen = selectors.FeedbackFilters(**filters)
     direct, piped = str(tmp_path / "direct.gpkg"), str(tmp_path / "piped.gpkg")
     counted = exports.write_gpkg_from_database(
-        discussion=discussion, filters=chosen, personal_data=False, path=direct
+        discussion=discussion, filters=chosen, personal_data=personal_data, path=direct
     )
     assert counted is not None, "GDAL did not read the database itself"
     form = exports.form_of("gpkg")
     columns, batches = selectors.feedback_export_batches(
-        discussion=discussion, filters=chosen, personal_data=False, form=form
+        discussion=discussion, filters=chosen, personal_data=personal_data, form=form
     )
     assert counted == exports.write_gpkg(
         batches=batches, columns=columns, path=piped, lines=form.endswith("-csv")
@@ -146,6 +146,19 @@ def test_a_carriage_return_stored_in_the_database_stays_one_where_the_pipe_made_
     assert through_us["zoning_code"] == "C\nR\nX"
     assert {**read, "zoning_code": None} == {**through_us, "zoning_code": None}
     assert direct["blobs"] == piped["blobs"]
+
+
+@committed
+def test_with_personal_data_gdal_reading_postgresql_writes_the_same_layer_as_the_pipe(tmp_path):
+    discussion, ids = feedback_discussion()
+    Comment.objects.filter(pk=ids["point"]).update(ip_hash="ab" * 32)
+    direct, piped = gpkg_both_ways(tmp_path, discussion, personal_data=True)
+    assert direct["columns"] == piped["columns"]
+    assert direct["rows"] == piped["rows"]
+    by_id = rows_by_id(direct)
+    assert by_id[ids["reply"]]["author_email"] == "writer@example.org"
+    assert by_id[ids["point"]]["ip_hash"] == "ab" * 32
+    assert by_id[ids["point"]]["author_email"] is None  # anonymous: empty text, NULL
 
 
 @committed
