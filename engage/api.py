@@ -621,7 +621,7 @@ def feedback_export(request: HttpRequest, discussion_id: int, fmt: str):
                 count = exports.write_gpkg_from_database(
                     discussion=discussion, filters=filters, personal_data=personal, path=path
                 )
-                if count is None:  # not a database file GDAL can read: the rows go through us
+                if count is None:  # GDAL could not read the database itself: through us
                     count = exports.write_gpkg(
                         batches=batches, columns=columns, path=path, lines=lines
                     )

@@ -10,11 +10,13 @@ writer only moves finished rows. Which library does what:
   begins, so memory stays flat), then the file is streamed. It wrote the 100k-row sheet in
   half the CPU time of openpyxl's write-only mode (8.3 s against 15.1 s, measured).
 - GeoPackage: GDAL's ``ogr2ogr`` (gdal-bin) writes a layer ``feedback`` in EPSG:4326 through
-  an OGR VRT that declares every field's type; the file is then streamed. On a SpatiaLite
-  file it runs the export's statement on the file itself (``write_gpkg_from_database``: no
-  row passes through this process); otherwise (PostgreSQL, an open transaction, an in-memory
-  database, a GDAL error) it reads the rows as CSV from a pipe while the database is still
-  being read (``write_gpkg``).
+  an OGR VRT that declares every field's type; the file is then streamed. Where it can, it
+  runs the export's statement on the database itself (``write_gpkg_from_database``: no row
+  passes through this process): on a SpatiaLite file, or on PostgreSQL through its own
+  connection (the password and libpq's other settings in its environment, never in its
+  arguments or the VRT). Otherwise (an open transaction, an in-memory database, a value that
+  cannot be written into the statement safely, a GDAL error) it reads the rows as CSV from a
+  pipe while the database is still being read (``write_gpkg``).
 - GeoJSON: features made by the database (``ST_AsGeoJSON``/``AsGeoJSON`` inside a JSON object:
   RFC 7946, WGS84 lon/lat, no ``crs``; geometries were oriented counter-clockwise when they
   were validated), joined and streamed.
@@ -26,6 +28,7 @@ get a leading apostrophe in CSV and XLSX; the text itself is kept.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 import os
@@ -44,6 +47,8 @@ from xml.sax.saxutils import escape
 import xlsxwriter
 from asgiref.sync import sync_to_async
 from django.db import connection
+from psycopg import pq
+from psycopg.conninfo import make_conninfo
 
 from engage.models import Discussion
 
@@ -90,6 +95,15 @@ FIELD_TYPES = {
     "lat": "Real", "geometry": "WKT",
 }  # fmt: skip
 _GDAL_ERROR = re.compile(r"^ERROR \d+:", re.MULTILINE)
+# How the VRT reads the geometry of the "map-gdal" statement (selectors.EXPORT_FORMS): on
+# SpatiaLite hexadecimal WKB text in "wkb", on PostgreSQL the geometry column "geom" itself.
+_GDAL_GEOMETRY = {
+    "sqlite": '<GeometryField encoding="WKB" field="wkb"/>',
+    "postgresql": '<GeometryField field="geom"/>',
+}
+# libpq settings written into GDAL's connection string (``PG:…``); every other one that has an
+# environment variable (the password first) goes into ogr2ogr's environment instead.
+_NAMED_LIBPQ_SETTINGS = ("dbname", "host", "port", "user")
 # What strip_controls would change: control characters but tab and newline, CR, bidi overrides.
 _NEEDS_STRIPPING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -222,24 +236,38 @@ def _vrt(columns: list[str]) -> str:
     )
 
 
+def _xml_text(text: str) -> str:
+    """Text as XML element content that reads back as itself: ``& < >`` escaped, a carriage
+    return as a character reference (a conforming XML reader turns a raw CR, or CR LF, into
+    LF; GDAL 3.6's keeps it, and reads the reference as CR too). GDAL keeps the other
+    characters as they are, control characters included (tested)."""
+    return escape(text, {"\r": "&#13;"})
+
+
 def _database_vrt(database: str, sql: str, columns: list[str]) -> str:
-    """An OGR VRT layer over the "map-gdal" SELECT run by GDAL on the SpatiaLite file: the
-    same explicit field types as :func:`_vrt`, the geometry from the hexadecimal WKB column."""
+    """An OGR VRT layer over the "map-gdal" SELECT run by GDAL on the database (a SpatiaLite
+    file or a ``PG:`` connection string): the same explicit field types as :func:`_vrt`, the
+    geometry from the statement's geometry column (``_GDAL_GEOMETRY``)."""
     return (
         '<OGRVRTDataSource><OGRVRTLayer name="feedback">'
-        f"<SrcDataSource>{escape(database)}</SrcDataSource><SrcSQL>{escape(sql)}</SrcSQL>"
+        f"<SrcDataSource>{_xml_text(database)}</SrcDataSource>"
+        f"<SrcSQL>{_xml_text(sql)}</SrcSQL>"
         "<GeometryType>wkbUnknown</GeometryType>"
-        '<GeometryField encoding="WKB" field="wkb"/>'
+        f"{_GDAL_GEOMETRY[connection.vendor]}"
         f"{_fields(columns, named=True)}</OGRVRTLayer></OGRVRTDataSource>"
     )
 
 
 def _ogr2ogr(
-    *, vrt: str, path: str, feed: Callable[[BinaryIO], int] | None = None
+    *,
+    vrt: str,
+    path: str,
+    feed: Callable[[BinaryIO], int] | None = None,
+    environ: dict[str, str] | None = None,
 ) -> tuple[int, str, int]:
     """Run ``ogr2ogr`` from the VRT into a GeoPackage at ``path`` (layer ``feedback``, any
-    geometry type, EPSG:4326), ``feed`` writing its standard input: (exit status, its
-    messages, what ``feed`` returned)."""
+    geometry type, EPSG:4326), ``feed`` writing its standard input, ``environ`` added to its
+    environment: (exit status, its messages, what ``feed`` returned)."""
     ogr2ogr = shutil.which("ogr2ogr")
     if ogr2ogr is None:
         raise RuntimeError("ogr2ogr (gdal-bin) is needed for GeoPackage exports.")
@@ -259,6 +287,7 @@ def _ogr2ogr(
             stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=errors,
+            env={**os.environ, **environ} if environ else None,
         )
         fed = 0
         try:
@@ -310,11 +339,10 @@ def write_gpkg(
 
 
 def database_file_for_gdal() -> str | None:
-    """The SpatiaLite file ``ogr2ogr`` may read the export from itself, or None: not on
-    PostgreSQL (there the database makes the CSV lines in its own process, and the pipe
-    was already within the goal), nor inside a transaction (another reader would not see its
-    uncommitted rows), nor for an in-memory database (the tests') or a file this process
-    cannot read."""
+    """The SpatiaLite file ``ogr2ogr`` may read the export from itself, or None: not on another
+    database (PostgreSQL: :func:`postgresql_source_for_gdal`), nor inside a transaction (another
+    reader would not see its uncommitted rows), nor for an in-memory database (the tests') or a
+    file this process cannot read."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         return None
     name = str(connection.settings_dict["NAME"])
@@ -323,22 +351,85 @@ def database_file_for_gdal() -> str | None:
     return name
 
 
+@functools.cache
+def _libpq_settings() -> dict[str, tuple[str | None, bool]]:
+    """Every libpq connection setting: keyword -> (its environment variable or None, whether it
+    is secret or for debugging only: a password, a key)."""
+    return {
+        option.keyword.decode(): (
+            option.envvar.decode() if option.envvar else None,
+            option.dispchar in (b"*", b"D"),
+        )
+        for option in pq.Conninfo.get_defaults()
+    }
+
+
+def postgresql_source_for_gdal() -> tuple[str, dict[str, str]] | None:
+    """(the ``PG:`` connection string, environment variables) with which ``ogr2ogr`` may read
+    the export from the PostgreSQL database itself, or None: not on PostgreSQL, nor inside a
+    transaction (another connection would not see its uncommitted rows), nor where Django
+    switches role after connecting (``OPTIONS["assume_role"]``: GDAL would read as the login
+    role), nor with a secret libpq takes only from the connection string (``sslpassword``).
+
+    The settings are Django's own for its connection (``get_connection_params``: ``NAME``,
+    ``HOST``, ``PORT``, ``USER``, ``PASSWORD``, the libpq ones of ``OPTIONS`` such as
+    ``sslmode``). Database, host, port and user are written into the connection string,
+    quoted by psycopg (``make_conninfo``); the password and every other setting that has an
+    environment variable (``PGPASSWORD``, ``PGSSLMODE``, …) go into ogr2ogr's environment, so
+    no password is ever in its arguments or in the VRT file. Django's and psycopg's own
+    options (the pool, prepared statements) are not libpq's and are left out."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    if not connection.get_autocommit() or connection.settings_dict["OPTIONS"].get("assume_role"):
+        return None
+    known = _libpq_settings()
+    named: dict[str, str] = {}
+    environ: dict[str, str] = {}
+    for keyword, value in connection.get_connection_params().items():
+        if keyword not in known or value is None:
+            continue
+        variable, secret = known[keyword]
+        if keyword in _NAMED_LIBPQ_SETTINGS or (variable is None and not secret):
+            named[keyword] = str(value)
+        elif variable is not None:
+            environ[variable] = str(value)
+        else:
+            return None
+    return "PG:" + make_conninfo("", **named), environ
+
+
+def database_source_for_gdal() -> tuple[str, dict[str, str]] | None:
+    """(what ``ogr2ogr`` opens, environment variables it needs) to read the export from the
+    database itself, or None (:func:`database_file_for_gdal`,
+    :func:`postgresql_source_for_gdal`)."""
+    if connection.vendor == "postgresql":
+        return postgresql_source_for_gdal()
+    database = database_file_for_gdal()
+    return None if database is None else (database, {})
+
+
 def write_gpkg_from_database(
     *, discussion: Discussion, filters: FeedbackFilters, personal_data: bool, path: str
 ) -> int | None:
     """The GeoPackage of :func:`write_gpkg` made by ``ogr2ogr`` running the export's "map-gdal"
-    statement on the SpatiaLite file itself, so no row passes through this process; returns
-    the row count, or None where it cannot (see :func:`database_file_for_gdal`, or a parameter
-    that is not written in safely) or GDAL failed: then the caller uses :func:`write_gpkg`.
+    statement on the database itself (the SpatiaLite file, or PostgreSQL through a connection
+    of its own), so no row passes through this process; returns the row count, or None where
+    it cannot (see :func:`database_source_for_gdal`, or a parameter that is not written in
+    safely) or GDAL failed: then the caller uses :func:`write_gpkg`. The layer is the pipe's,
+    field for field (tested), but that a carriage return in stored text stays one, where
+    GDAL's CSV reader makes it a line feed (text entered through the app has none).
 
-    Same snapshot rule as the cursor: GDAL's one statement holds its read until it ends (the
-    rows as they were when it started), and writers wait for it as they would for our cursor.
-    GDAL gives up on a database a writer holds locked after about 5 s (an ERROR, exit status
-    0; ``OGR_SQLITE_PRAGMA=busy_timeout`` did not lengthen it, measured): then the pipe, whose
-    connection waits the settings' lock timeout."""
-    database = database_file_for_gdal()
-    if database is None:
+    Same snapshot rule as the cursor. On PostgreSQL GDAL reads the statement through a cursor
+    in a transaction of its own: one MVCC snapshot of the committed rows as they were when it
+    started, writers never wait. On SQLite GDAL's one statement holds its read until it ends
+    (the rows as they were when it started), and writers wait for it as they would for our
+    cursor. GDAL gives up on a database a writer holds locked after about 5 s (an ERROR, exit
+    status 0; ``OGR_SQLITE_PRAGMA=busy_timeout`` did not lengthen it, measured): then the pipe,
+    whose connection waits the settings' lock timeout."""
+    source = database_source_for_gdal()
+    if source is None:
         return None
+    database, environ = source
     statement = feedback_export_statement(
         discussion=discussion, filters=filters, personal_data=personal_data, form="map-gdal"
     )
@@ -346,10 +437,11 @@ def write_gpkg_from_database(
         return None
     columns, sql = statement
     vrt = _database_vrt(database, sql, columns)
-    code, message, _fed = _ogr2ogr(vrt=vrt, path=path)
-    # A VRT source that fails (a file that is not a database, a statement SQLite refuses, a
-    # read stopped half-way) is reported as an ERROR while ogr2ogr still exits 0 with the
-    # rows it got: after any error this GeoPackage is not to be trusted.
+    code, message, _fed = _ogr2ogr(vrt=vrt, path=path, environ=environ)
+    # A VRT source that fails (a file that is not a database, a database that cannot be
+    # reached, a statement the database refuses, a read stopped half-way) is reported as an
+    # ERROR while ogr2ogr may still exit 0 with the rows it got: after any error this
+    # GeoPackage is not to be trusted.
     if code or _GDAL_ERROR.search(message):
         logger.warning("ogr2ogr could not read the database: %s", message[-2000:])
         if os.path.exists(path):

@@ -29,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
+from psycopg import Error as PsycopgError
 
 from engage.models import (
     Comment,
@@ -449,11 +450,14 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # - "cells-csv", "map-csv": the "cells" and "map" rows as one column, the row's CSV line (RFC
 #   4180: text quoted, CRLF) made by the database, so Python only joins lines (the CSV writer
 #   in Python was most of the CSV and GeoPackage exports' own CPU beside the database).
-# - "map-gdal": the "map" rows for GDAL reading the statement itself from a SpatiaLite file
+# - "map-gdal": the "map" rows for GDAL reading the statement itself from the database
 #   (``feedback_export_statement``): each column named after its export column, empty text as
-#   NULL (as GDAL's CSV reader makes it of the "map-csv" lines), the geometry as hexadecimal
-#   WKB named "wkb"; the counts and the last decision looked up for each comment rather than
-#   joined (``_per_row_columns``: GDAL starts this statement twice).
+#   NULL (as GDAL's CSV reader makes it of the "map-csv" lines). On SpatiaLite the geometry as
+#   hexadecimal WKB named "wkb", and the counts and the last decision looked up for each
+#   comment rather than joined (``_per_row_columns``: GDAL starts this statement twice); on
+#   PostgreSQL the geometry column itself, named "geom" (GDAL's PostgreSQL reader knows it by
+#   its type), and the joins as for every other form (there the per-comment lookups cost more
+#   than the joins: measured, README "Export cost, measured").
 EXPORT_FORMS = ("cells", "sheet", "features", "map", "raw", "cells-csv", "map-csv", "map-gdal")
 
 
@@ -483,7 +487,7 @@ class _Dialect:
     created_local: str  # .format(zone=…): local time, ISO 8601 without an offset
     geojson: str
     wkt: str
-    wkb_hex: str  # the geometry as WKB in hexadecimal text (every coordinate as stored)
+    gdal_geometry: str  # the "map-gdal" geometry column, named as exports._GDAL_GEOMETRY reads it
     feature_text: str  # .format(pairs=…, geojson=…)
     first_code: str  # .format(…): the code point of the first character
     crlf: str  # the CSV line end
@@ -503,7 +507,7 @@ _POSTGIS = _Dialect(
     created_local=("to_char(c.created_at AT TIME ZONE {zone}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"),
     geojson="ST_AsGeoJSON(c.geometry, 7)::json",
     wkt="ST_AsText(c.geometry)",
-    wkb_hex="encode(ST_AsBinary(c.geometry), 'hex')",
+    gdal_geometry='c.geometry AS "geom"',
     feature_text=(
         "json_build_object('type', 'Feature', 'id', c.id, 'geometry', {geojson}, "
         "'properties', json_build_object({pairs}))::text"
@@ -534,7 +538,8 @@ _SPATIALITE = _Dialect(
     created_local="strftime('%%Y-%%m-%%dT%%H:%%M:%%f', c.created_at, 'localtime')",
     geojson="json(AsGeoJSON(c.geometry, 7))",
     wkt="AsText(c.geometry)",
-    wkb_hex="Hex(AsBinary(c.geometry))",
+    # As WKB in hexadecimal text (every coordinate as stored): see _select_list.
+    gdal_geometry='Hex(AsBinary(c.geometry)) AS "wkb"',
     feature_text=(
         "json_object('type', 'Feature', 'id', c.id, 'geometry', {geojson}, "
         "'properties', json_object({pairs}))"
@@ -637,27 +642,36 @@ def _csv_line_sql(kinds_and_sql: list[tuple[str, str]], dialect: _Dialect) -> st
 
 
 def _select_list(
-    *, form: str, personal_data: bool, title: str, dialect: _Dialect, email: str
+    *,
+    form: str,
+    personal_data: bool,
+    title: str,
+    dialect: _Dialect,
+    email: str,
+    per_row: bool = False,
 ) -> tuple[list[str], str, list]:
-    """(column names, the SELECT list, its parameters) for one form."""
+    """(column names, the SELECT list, its parameters) for one form; ``per_row``: see
+    :func:`_column_sql`."""
     base = form.removesuffix("-csv").removesuffix("-gdal")
     names, parts, params = _select_list_parts(
         form=base, personal_data=personal_data, title=title, dialect=dialect, email=email,
-        per_row=form.endswith("-gdal"),
+        per_row=per_row,
     )  # fmt: skip
     if form.endswith("-csv"):
         return names, _csv_line_sql(parts, dialect), params
     if form.endswith("-gdal"):
-        # The geometry as hexadecimal WKB text under a name GDAL leaves alone: GDAL's SQLite
-        # reader takes a column's kind from the first row, so a native geometry (or binary
-        # WKB) column is recognised only when the first comment has a pin, and a column named
-        # "geometry" is taken for a geometry of its own guessing. Text is always text; the
-        # VRT decodes it (cheaper than WKT both to make and to read: measured).
+        # On SpatiaLite the geometry as hexadecimal WKB text under a name GDAL leaves alone:
+        # GDAL's SQLite reader takes a column's kind from the first row, so a native geometry
+        # (or binary WKB) column is recognised only when the first comment has a pin, and a
+        # column named "geometry" is taken for a geometry of its own guessing. Text is always
+        # text; the VRT decodes it (cheaper than WKT both to make and to read: measured).
+        # GDAL's PostgreSQL reader knows a geometry column by its type, whatever the first
+        # row holds, and reads it as PostGIS sends it.
         named = []
         for name, (kind, sql) in zip(names[:-1], parts[:-1], strict=True):
             value = sql if kind in ("int", "float") else f"NULLIF({sql}, '')"
             named.append(f'{value} AS "{name}"')  # our export column names, never input
-        named.append(f'{dialect.wkb_hex} AS "wkb"')
+        named.append(dialect.gdal_geometry)
         return names, ", ".join(named), params
     return names, ", ".join(sql for _kind, sql in parts), params
 
@@ -706,9 +720,11 @@ def feedback_export_query(
     dialect = _POSTGIS if connection.vendor == "postgresql" else _SPATIALITE
     user_model = get_user_model()
     email = user_model._meta.get_field(user_model.get_email_field_name()).column
+    # Per-comment lookups for GDAL on SQLite only (_per_row_columns; EXPORT_FORMS).
+    per_row = form == "map-gdal" and dialect is _SPATIALITE
     names, select, params = _select_list(
         form=form, personal_data=personal_data, title=discussion.title, dialect=dialect,
-        email=email,
+        email=email, per_row=per_row,
     )  # fmt: skip
     comment = Comment._meta.db_table
     user_join = (
@@ -720,7 +736,7 @@ def feedback_export_query(
         f"SELECT {select} FROM {comment} c "  # noqa: S608
         f"LEFT JOIN {FeedbackCategory._meta.db_table} cat ON cat.id = c.category_id "
     )
-    if form == "map-gdal":  # no joined counts: looked up per comment (_per_row_columns)
+    if per_row:  # no joined counts: looked up per comment (_per_row_columns)
         sql = f"{start}{user_join}WHERE c.discussion_id = %s"
         params.append(discussion.pk)
         if filters.flagged:
@@ -771,14 +787,25 @@ def _with_other_filters(
 def feedback_export_statement(
     *, discussion: Discussion, filters: FeedbackFilters, personal_data: bool, form: str
 ) -> tuple[list[str], str] | None:
-    """The export's statement on SQLite with its parameters written in, for another program
-    reading the same database file (``ogr2ogr``), which has no way to bind them: (column names,
-    SQL), or None when a parameter is of a kind :func:`_sqlite_literal` does not write."""
-    if connection.vendor != "sqlite":
-        raise ValueError("feedback_export_statement writes SQLite literals")
+    """The export's statement with its parameters written in, for another program reading the
+    same database (``ogr2ogr``), which has no way to bind them: (column names, SQL), or None
+    when a parameter cannot be written in safely.
+
+    On SQLite each is written by :func:`_sqlite_literal`. On PostgreSQL psycopg writes them
+    (``compose_sql``: its client-side binding, with the live connection's adapters, the
+    PostGIS ones included), as it would quote them for the server itself; a value it refuses
+    (text with a NUL, a lone surrogate) gives None, and the pipe's statement then fails on it
+    as it always did."""
     names, sql, params = feedback_export_query(
         discussion=discussion, filters=filters, personal_data=personal_data, form=form
     )
+    if connection.vendor == "postgresql":
+        try:
+            return names, connection.ops.compose_sql(sql, params)
+        except (PsycopgError, ValueError):  # ValueError: UnicodeEncodeError
+            return None
+    if connection.vendor != "sqlite":
+        raise ValueError("feedback_export_statement writes SQLite or PostgreSQL literals")
     literals = [_sqlite_literal(value) for value in params]
     if None in literals:
         return None

@@ -3,6 +3,10 @@ hidden feedback, including a formula-looking body."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
+import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -12,6 +16,10 @@ from engage.models import Comment
 from engage.rules import Participant
 from tests.engage.conftest import INSIDE, make_moderator, open_discussion, post_comment
 
+# For the GeoPackage GDAL writes from the database: a title and a body that would break out of
+# a quoted literal, or be read as a placeholder.
+TITLE = "O'Brien's \"plan\"; 50%s %% off');\nDROP TABLE engage_comment; --"
+BODY = "She said \"no\", twice,\nthen: 'quiet' — café, 100% %s"
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 POLYGON = {
     "type": "Polygon",
@@ -72,3 +80,46 @@ def content_of(response) -> bytes:
 
 def grant_personal_data(user) -> None:
     user.user_permissions.add(Permission.objects.get(codename="export_personal_data"))
+
+
+def layer_of(path: str) -> dict:
+    """A GeoPackage as plain data: the table's columns and declared types, its SRS and
+    geometry type, every row by fid, the geometry as GDAL reads it ("shapes") and as stored
+    ("blobs": GeoPackage binary, envelope included)."""
+    from django.contrib.gis.gdal import DataSource
+
+    with closing(sqlite3.connect(path)) as gpkg:
+        columns = gpkg.execute("PRAGMA table_info(feedback)").fetchall()
+        geometry = gpkg.execute(
+            "SELECT column_name, geometry_type_name, srs_id FROM gpkg_geometry_columns"
+        ).fetchall()
+        names = [c[1] for c in columns if c[1] != "geom"]
+        listed = ", ".join(names)  # the layer's own column names
+        rows = gpkg.execute(f"SELECT {listed} FROM feedback ORDER BY fid").fetchall()  # noqa: S608
+        blobs = [row[0] for row in gpkg.execute("SELECT geom FROM feedback ORDER BY fid")]
+    shapes = [f.geom.coords if f.geom_type.num else None for f in DataSource(path)["feedback"]]
+    return {
+        "columns": [(c[1], c[2]) for c in columns],
+        "geometry": geometry,
+        "rows": rows,
+        "shapes": shapes,
+        "blobs": blobs,
+    }
+
+
+def assert_same_shapes(left: list, right: list) -> None:
+    # SpatiaLite's AsText (the pipe) keeps 6 decimals; the direct path keeps every digit.
+    # (PostGIS's ST_AsText keeps every digit: there the stored blobs are compared.)
+    assert len(left) == len(right)
+    for one, other in zip(left, right, strict=True):
+        assert (one is None) == (other is None)
+        if one is not None:
+            assert list(_flatten(one)) == pytest.approx(list(_flatten(other)), abs=1e-6)
+
+
+def _flatten(coords):
+    for item in coords:
+        if isinstance(item, tuple | list):
+            yield from _flatten(item)
+        else:
+            yield item

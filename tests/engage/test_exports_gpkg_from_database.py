@@ -21,15 +21,19 @@ from engage import exports, selectors, services
 from engage.models import Comment, Discussion, ExportRecord
 from engage.rules import Participant
 from tests.engage.conftest import make_moderator
-from tests.engage.export_helpers import content_of, export_url, feedback_discussion
+from tests.engage.export_helpers import (
+    BODY,
+    TITLE,
+    assert_same_shapes,
+    content_of,
+    export_url,
+    feedback_discussion,
+    layer_of,
+)
 
-# GDAL reads the database file on SpatiaLite only.
+# The SpatiaLite file; GDAL reading PostgreSQL: test_exports_gpkg_from_postgresql.py.
 spatialite_only = pytest.mark.spatialite
 committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-# A title and a body that would break out of a quoted literal, or be read as a placeholder.
-TITLE = "O'Brien's \"plan\"; 50%s %% off');\nDROP TABLE engage_comment; --"
-BODY = "She said \"no\", twice,\nthen: 'quiet' — café, 100% %s"
 
 
 def database_copy(tmp_path) -> str:
@@ -39,28 +43,6 @@ def database_copy(tmp_path) -> str:
     with closing(sqlite3.connect(path)) as target:
         connection.connection.backup(target)
     return path
-
-
-def layer_of(path: str) -> dict:
-    """A GeoPackage as plain data: the table's columns and declared types, its SRS and
-    geometry type, and every row by fid (the geometry as GDAL reads it, as WKB)."""
-    from django.contrib.gis.gdal import DataSource
-
-    with closing(sqlite3.connect(path)) as gpkg:
-        columns = gpkg.execute("PRAGMA table_info(feedback)").fetchall()
-        geometry = gpkg.execute(
-            "SELECT column_name, geometry_type_name, srs_id FROM gpkg_geometry_columns"
-        ).fetchall()
-        names = [c[1] for c in columns if c[1] != "geom"]
-        listed = ", ".join(names)  # the layer's own column names
-        rows = gpkg.execute(f"SELECT {listed} FROM feedback ORDER BY fid").fetchall()  # noqa: S608
-    shapes = [f.geom.coords if f.geom_type.num else None for f in DataSource(path)["feedback"]]
-    return {
-        "columns": [(c[1], c[2]) for c in columns],
-        "geometry": geometry,
-        "rows": rows,
-        "shapes": shapes,
-    }
 
 
 def both_ways(tmp_path, monkeypatch, discussion, **filters) -> tuple[dict, dict]:
@@ -80,23 +62,6 @@ def both_ways(tmp_path, monkeypatch, discussion, **filters) -> tuple[dict, dict]
         batches=batches, columns=columns, path=piped, lines=form.endswith("-csv")
     )
     return layer_of(direct), layer_of(piped)
-
-
-def assert_same_shapes(left: list, right: list) -> None:
-    # SpatiaLite's AsText (the pipe) keeps 6 decimals; the direct path keeps every digit.
-    assert len(left) == len(right)
-    for one, other in zip(left, right, strict=True):
-        assert (one is None) == (other is None)
-        if one is not None:
-            assert list(_flatten(one)) == pytest.approx(list(_flatten(other)), abs=1e-6)
-
-
-def _flatten(coords):
-    for item in coords:
-        if isinstance(item, tuple | list):
-            yield from _flatten(item)
-        else:
-            yield item
 
 
 @spatialite_only
@@ -235,8 +200,9 @@ def test_gdal_reads_only_a_file_database_outside_a_transaction(tmp_path, monkeyp
 
 @pytest.mark.django_db
 def test_inside_the_tests_transaction_the_rows_always_go_through_us():
-    # On PostgreSQL there is no file to read; on SpatiaLite the test's rows are uncommitted.
+    # On PostgreSQL there is no file to read; on both the test's rows are uncommitted.
     assert exports.database_file_for_gdal() is None
+    assert exports.database_source_for_gdal() is None
 
 
 @spatialite_only
