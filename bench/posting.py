@@ -89,9 +89,13 @@ def run(env: BenchEnv, *, rate: float = RATE, clients: int = LIVE_CLIENTS) -> li
     # within its time. A server that cannot keep up holds a backlog at each window's end, and
     # the window waits for it (the next must not share the machine with it): two windows of
     # 30 s a side wait twice, where six of 10 s waited six times (about 40 s of make bench).
-    # SpatiaLite (reported only): one window of 10 s a side, each end waits once.
-    seconds = 10.0 if env.quick or env.backend != "postgis" else 60.0
-    window = 5.0 if env.quick else 10.0 if env.backend != "postgis" else 30.0
+    # SpatiaLite (reported only): one window of 5 s a side, each end waits once.
+    if env.quick:
+        seconds, window = 10.0, 5.0
+    elif env.backend != "postgis":
+        seconds, window = 5.0, 5.0
+    else:
+        seconds, window = 60.0, 30.0
     with contextlib.ExitStack() as stack:
         redis_url = stack.enter_context(private_redis()) if env.backend == "postgis" else None
         environ = server_environ(env, redis_url)
