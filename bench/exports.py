@@ -96,15 +96,17 @@ def setup_django() -> None:
     django.setup()
 
 
-def prepare(sizes: list[int]) -> dict:
+def prepare(sizes: list[int], *, migrate: bool = True) -> dict:
     """Make sure discussion "bench exports <N>" holds exactly N comments for each size (made
-    deterministically the first time); returns {size: discussion id}."""
+    deterministically the first time); returns {size: discussion id}. ``migrate=False``: the
+    caller has migrated (``bench/seed.py``)."""
     from django.core.management import call_command
     from django.db import connection
 
     from engage.models import Discussion
 
-    call_command("migrate", verbosity=0, interactive=False)
+    if migrate:
+        call_command("migrate", verbosity=0, interactive=False)
     ids = {}
     for rows in sizes:
         discussion = Discussion.objects.filter(title=TITLE.format(rows=rows)).first()
@@ -502,9 +504,15 @@ def _wide(seconds: list[float]) -> bool:
 _prepared: dict[tuple[str, tuple[int, ...]], dict[int, int]] = {}
 
 
+def remember_discussions(env: BenchEnv, ids: dict, sizes: tuple[int, ...] = SIZES) -> None:
+    """The discussions ``bench/seed.py --export-discussions`` made ({size: id}), for
+    :func:`run` to use as they are."""
+    _prepared[(env.database_url, tuple(sorted(sizes)))] = {int(k): v for k, v in ids.items()}
+
+
 def prepare_discussions(env: BenchEnv, sizes: tuple[int, ...] = SIZES) -> dict[int, int]:
-    """The discussions of exactly ``sizes`` comments, made the first time ({size: id}):
-    ``bench/run.py`` calls this while it sets the databases up, so the filling is not timed;
+    """The discussions of exactly ``sizes`` comments, made the first time ({size: id}) unless
+    ``bench/run.py`` had them made while it set the databases up (the filling is not timed);
     :func:`run` then finds them here rather than asking the database again."""
     key = (env.database_url, tuple(sorted(sizes)))
     if key not in _prepared:

@@ -187,9 +187,19 @@ def seed(*, comments: int, log=print) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--comments", type=int, default=100_000)
+    parser.add_argument(
+        "--export-discussions",
+        action="store_true",
+        help="also the export benchmark's discussions of 10k and 100k comments (bench/exports.py)",
+    )
     args = parser.parse_args()
     setup_django()
-    print("SEED " + json.dumps(seed(comments=args.comments)))
+    summary = seed(comments=args.comments)
+    if args.export_discussions:
+        from bench import exports
+
+        summary["export_discussions"] = exports.prepare(list(exports.SIZES), migrate=False)
+    print("SEED " + json.dumps(summary))
 
 
 if __name__ == "__main__":
