@@ -160,7 +160,7 @@ async def _alternate(
 
     # Warm-up (not counted): pooled database connections, caches, a sample event whose size
     # the floor's events copy.
-    await ours_window("warm-up", 1.0, record=False)
+    await ours_window("warm-up", 2.0, record=False)
     posted = await paced_posts(
         url, path, rate=RATE, seconds=0.1, payload=lambda i: {"body": "x", "display_name": "b"},
         connections=1,
@@ -197,7 +197,7 @@ async def _alternate(
                     floor_sent[key] = began
                 index += 1
 
-        await floor_window(1.0, record=False)
+        await floor_window(2.0, record=False)
         done = 0.0
         while done < seconds:
             length = min(window, seconds - done)
