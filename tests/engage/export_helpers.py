@@ -123,3 +123,25 @@ def _flatten(coords):
             yield from _flatten(item)
         else:
             yield item
+
+
+def moderated_back_and_forth(ids: dict, *, moderator_last_name: str, reason: str):
+    """A disagree and a dismissed flag (counted, no longer open) on the area; the hidden comment
+    restored and hidden again, by a moderator whose name would break out of a quoted literal:
+    what the counts and the last moderation decision of an export are made of. Returns the
+    moderator."""
+    staff = make_moderator("quoted")
+    staff.first_name, staff.last_name = TITLE[:30], moderator_last_name
+    staff.save()
+    moderator = Participant(user=staff, key=f"u:{staff.pk}")
+    area = Comment.objects.get(pk=ids["area"])
+    services.reaction_set(
+        comment=area, participant=Participant(user=None, key="d:1"), value="disagree"
+    )
+    services.flag_create(comment=area, participant=Participant(user=None, key="d:f"), reason="spam")
+    services.flags_dismiss(comment=area, actor=moderator)
+    hidden = services.comment_restore(
+        comment=Comment.objects.get(pk=ids["hidden"]), actor=moderator
+    )
+    services.comment_hide(comment=hidden, actor=moderator, reason=reason)
+    return staff

@@ -16,10 +16,8 @@ import pytest
 from django.db import connection, transaction
 from psycopg.conninfo import conninfo_to_dict
 
-from engage import exports, selectors, services
+from engage import exports, selectors
 from engage.models import Comment, Discussion, ExportRecord
-from engage.rules import Participant
-from tests.engage.conftest import make_moderator
 from tests.engage.export_helpers import (
     BODY,
     TITLE,
@@ -27,6 +25,7 @@ from tests.engage.export_helpers import (
     export_url,
     feedback_discussion,
     layer_of,
+    moderated_back_and_forth,
 )
 
 pytestmark = pytest.mark.postgis
@@ -167,20 +166,7 @@ def test_counts_and_last_decisions_read_by_gdal_match_the_pipe(tmp_path, filters
     # A disagree, a dismissed flag (counted, no longer open), a comment hidden, restored and
     # hidden again, by a moderator whose name would break out of a quoted literal.
     discussion, ids = feedback_discussion()
-    staff = make_moderator("quoted")
-    staff.first_name, staff.last_name = TITLE[:30], "'); -- \\"
-    staff.save()
-    moderator = Participant(user=staff, key=f"u:{staff.pk}")
-    area = Comment.objects.get(pk=ids["area"])
-    services.reaction_set(
-        comment=area, participant=Participant(user=None, key="d:1"), value="disagree"
-    )
-    services.flag_create(comment=area, participant=Participant(user=None, key="d:f"), reason="spam")
-    services.flags_dismiss(comment=area, actor=moderator)
-    hidden = services.comment_restore(
-        comment=Comment.objects.get(pk=ids["hidden"]), actor=moderator
-    )
-    services.comment_hide(comment=hidden, actor=moderator, reason="Spam 'again' \\")
+    staff = moderated_back_and_forth(ids, moderator_last_name="'); -- \\", reason="Spam 'again' \\")
     direct, piped = gpkg_both_ways(tmp_path, discussion, **filters)
     assert direct["columns"] == piped["columns"]
     assert direct["rows"] == piped["rows"]
