@@ -34,6 +34,7 @@ from bench.live import (  # noqa: E402
     cpu_seconds,
     create_discussion,
     paced_posts,
+    phase_lengths,
     private_redis,
     server_environ,
     summarise_errors,
@@ -57,14 +58,7 @@ class Phase:
 
 
 def run(env: BenchEnv, *, clients: int = CLIENTS) -> list[Row]:
-    # The goals are stated for PostGIS over 60 s. SpatiaLite is reported: one window of 5 s a
-    # side keeps make bench within its time (10 s a side cost it 10 s more).
-    if env.quick:
-        seconds, window = 10.0, 5.0
-    elif env.backend != "postgis":
-        seconds, window = 5.0, 5.0
-    else:
-        seconds, window = 60.0, 10.0
+    seconds, window = phase_lengths(env, postgis_window=10.0)
     with contextlib.ExitStack() as stack:
         redis_url = stack.enter_context(private_redis()) if env.backend == "postgis" else None
         environ = server_environ(env, redis_url)

@@ -79,6 +79,17 @@ def private_redis() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def phase_lengths(env: BenchEnv, *, postgis_window: float) -> tuple[float, float]:
+    """(seconds a side, window) of a live phase: the issue's 60 s a side on PostGIS, in
+    windows of ``postgis_window`` taken in turns; SpatiaLite is reported only, one window of
+    5 s a side (10 s cost make bench 10 s more a script); ``--quick``: 10 s in 5-s windows."""
+    if env.quick:
+        return 10.0, 5.0
+    if env.backend != "postgis":
+        return 5.0, 5.0
+    return 60.0, postgis_window
+
+
 def server_environ(env: BenchEnv, redis_url: str | None) -> dict[str, str]:
     environ = {**os.environ, **env.environ}
     environ.update(

@@ -35,6 +35,7 @@ from bench.live import (  # noqa: E402
     Uvicorn,
     create_discussions,
     paced_posts,
+    phase_lengths,
     private_redis,
     server_environ,
     stored_comment_ids_of,
@@ -85,17 +86,10 @@ class Side:
 
 
 def run(env: BenchEnv, *, rate: float = RATE, clients: int = LIVE_CLIENTS) -> list[Row]:
-    # The goals are stated for PostGIS over 60 s; SpatiaLite is reported, 10 s keep make bench
-    # within its time. A server that cannot keep up holds a backlog at each window's end, and
-    # the window waits for it (the next must not share the machine with it): two windows of
-    # 30 s a side wait twice, where six of 10 s waited six times (about 40 s of make bench).
-    # SpatiaLite (reported only): one window of 5 s a side, each end waits once.
-    if env.quick:
-        seconds, window = 10.0, 5.0
-    elif env.backend != "postgis":
-        seconds, window = 5.0, 5.0
-    else:
-        seconds, window = 60.0, 30.0
+    # A server that cannot keep up holds a backlog at each window's end, and the window waits
+    # for it (the next must not share the machine with it): two windows of 30 s a side wait
+    # twice, where six of 10 s waited six times (about 40 s of make bench).
+    seconds, window = phase_lengths(env, postgis_window=30.0)
     with contextlib.ExitStack() as stack:
         redis_url = stack.enter_context(private_redis()) if env.backend == "postgis" else None
         environ = server_environ(env, redis_url)

@@ -270,7 +270,7 @@ def _is_secure(scope: dict, headers: dict[bytes, bytes]) -> bool:
     return scope.get("scheme") == "https"
 
 
-def _plain_request(scope: dict, headers: dict[bytes, bytes]) -> bool:
+def _plain_request(scope: dict, headers: dict[bytes, bytes], secure: bool) -> bool:
     """A request the fast path may answer: GET/HEAD, allowed host, nothing Django would
     redirect or refuse first."""
     query = scope.get("query_string", b"")
@@ -278,7 +278,7 @@ def _plain_request(scope: dict, headers: dict[bytes, bytes]) -> bool:
         return False
     if not _host_allowed(headers.get(b"host", b"")):
         return False
-    return not (_settings().ssl_redirect and not _is_secure(scope, headers))
+    return not (_settings().ssl_redirect and not secure)
 
 
 # The Host check and the security headers depend only on settings and the request's Host or
@@ -363,7 +363,7 @@ async def _send(
 Response = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
 
-async def _tile_response(scope, headers, match: re.Match) -> Response | None:
+async def _tile_response(scope, headers, secure: bool, match: re.Match) -> Response | None:
     z, x, y = int(match["z"]), int(match["x"]), int(match["y"])
     if not sql.tile_in_range(z=z, x=x, y=y):
         return None
@@ -373,7 +373,7 @@ async def _tile_response(scope, headers, match: re.Match) -> Response | None:
     key = (layer.pk, layer.version, z, x, y)
     cached = _tiles.get(key)
     etag = cached[1] if cached else _etag(layer, z, x, y)
-    common = _revalidation_headers(layer, etag, _is_secure(scope, headers))
+    common = _revalidation_headers(layer, etag, secure)
     if _not_modified(headers, etag, layer.imported_at):
         return 304, b"", common
     if cached is None:
@@ -393,7 +393,7 @@ def _coordinate(text: str | None, low: float, high: float) -> float | None:
     return value if low <= value <= high else None  # NaN and infinities fail both bounds
 
 
-async def _lookup_response(scope, headers) -> Response | None:
+async def _lookup_response(scope, headers, secure: bool) -> Response | None:
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
     lon = _coordinate(query.get("lon"), -180, 180)
     lat = _coordinate(query.get("lat"), -90, 90)
@@ -403,7 +403,6 @@ async def _lookup_response(scope, headers) -> Response | None:
     body = json.dumps(
         {"lon": lon, "lat": lat, "layers": [answer.__dict__ for answer in answers]}
     ).encode()
-    secure = _is_secure(scope, headers)
     response_headers = [
         *_security_headers(secure),
         (b"content-type", b"application/json; charset=utf-8"),
@@ -411,7 +410,7 @@ async def _lookup_response(scope, headers) -> Response | None:
     return 200, body, response_headers
 
 
-async def _geojson_response(scope, headers, match: re.Match) -> Response | None:
+async def _geojson_response(scope, headers, secure: bool, match: re.Match) -> Response | None:
     """The city-wide GeoJSON: 3 ms of Django's request path on an 8 ms body was over the
     issue's 1.3x. Bad parameters are left to Django, which names the field."""
     from landuse.api import FieldError, parse_bbox, parse_zoom
@@ -427,7 +426,7 @@ async def _geojson_response(scope, headers, match: re.Match) -> Response | None:
     if layer is None:
         return None
     etag = _etag(layer, bbox, sql.zoom_band(zoom))
-    common = _revalidation_headers(layer, etag, _is_secure(scope, headers), scope["path"])
+    common = _revalidation_headers(layer, etag, secure, scope["path"])
     if _not_modified(headers, etag, layer.imported_at):
         return 304, b"", common
     body = await _geojson_async(layer, bbox, zoom, etag)
@@ -447,14 +446,15 @@ class LandUseFastPath:
             geojson = None if match else GEOJSON_PATH.match(path)
             if match or geojson or path == LOOKUP_PATH:
                 headers = _headers(scope)
-                if _plain_request(scope, headers):
+                secure = _is_secure(scope, headers)
+                if _plain_request(scope, headers, secure):
                     try:
                         if match:
-                            response = await _tile_response(scope, headers, match)
+                            response = await _tile_response(scope, headers, secure, match)
                         elif geojson:
-                            response = await _geojson_response(scope, headers, geojson)
+                            response = await _geojson_response(scope, headers, secure, geojson)
                         else:
-                            response = await _lookup_response(scope, headers)
+                            response = await _lookup_response(scope, headers, secure)
                     except Exception:
                         # Nothing was sent yet: Django answers (a database outage is its 503).
                         logger.exception("lean route failed for %s; Django answers", path)
