@@ -13,7 +13,7 @@ Django's ``handle`` then still made two hops more per request: ``request_started
 response is closed on the request's thread before its bytes are sent (it holds nothing that
 sending needs; the database connection goes back sooner), a streamed one after its last chunk,
 as Django does. CPU per sequential comment POST in process (``bench/post_cpu.py``, three
-rounds of 1,500): 4.05-4.95 ms with three hops, 3.2-3.9 ms with one. A client that leaves
+rounds of 1,500): 4.05-4.95 ms with three hops, 3.24-3.67 ms with one. A client that leaves
 before the answer still cancels it, as in Django (a streamed export stops).
 
 Each request still has a thread of its own while it runs (Django's ``ThreadSensitiveContext``),
