@@ -15,7 +15,7 @@ from django.urls import path
 
 from config.asgi import django_asgi_app
 from tests.engage.conftest import release_thread_connections  # noqa: F401 - shared fixture
-from tests.landuse.test_tile_fast_path import call
+from tests.landuse.test_tile_fast_path import call, http_scope
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -125,14 +125,6 @@ async def test_streamed_response_ends_the_request_after_its_last_chunk(signals_s
 
 async def _call_until_client_leaves(url: str, leave: asyncio.Event) -> list[dict]:
     """Call the app as a client that disconnects once ``leave`` is set; the messages sent."""
-    path_, _, query = url.partition("?")
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": path_, "raw_path": path_.encode(),
-        "query_string": query.encode(), "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }  # fmt: skip
     requests = [{"type": "http.request", "body": b"", "more_body": False}]
     sent: list[dict] = []
 
@@ -147,7 +139,7 @@ async def _call_until_client_leaves(url: str, leave: asyncio.Event) -> list[dict
         if len(sent) == 4:  # the head and three chunks of a stream
             leave.set()
 
-    await asyncio.wait_for(django_asgi_app(scope, receive, send), timeout=10)
+    await asyncio.wait_for(django_asgi_app(http_scope(url), receive, send), timeout=10)
     return sent
 
 

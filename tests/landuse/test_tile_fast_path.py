@@ -57,11 +57,10 @@ class Recorder:
         await send({"type": "http.response.body", "body": b""})
 
 
-async def call(
-    app, path: str, *, method: str = "GET", host: str = "127.0.0.1", headers=(), body=b""
-):
+def http_scope(path: str, *, method: str = "GET", host: str = "127.0.0.1", headers=()) -> dict:
+    """The ASGI scope of a plain HTTP request to ``path`` (with its query string, if any)."""
     path, _, query = path.partition("?")
-    scope = {
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -75,6 +74,12 @@ async def call(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 80),
     }
+
+
+async def call(
+    app, path: str, *, method: str = "GET", host: str = "127.0.0.1", headers=(), body=b""
+):
+    scope = http_scope(path, method=method, host=host, headers=headers)
     sent: list[dict] = []
     requests = [{"type": "http.request", "body": body, "more_body": False}]
 
