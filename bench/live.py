@@ -5,7 +5,8 @@ child processes.
 The clients run in their own processes (two by default) because one asyncio loop on this
 2-core machine cannot read 1000 sockets without becoming part of the latency it measures.
 Each fleet reports its own CPU use and event-loop lag beside the figures, so a reader can see
-how much of a number is the client; it is the same client for our server and for the floor.
+how much of a number is the client; it is the same client for our server and for the floor
+(``wsclient.py``: it does as little as it can while the servers are measured).
 """
 
 from __future__ import annotations
@@ -351,26 +352,21 @@ def _fleet_main(connection, url: str, count: int, pace_connects: int) -> None:
 
 
 async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
-    import websockets
+    from bench.wsclient import connect as ws_connect
 
-    received: list[dict[int, float]] = [{} for _ in range(count)]
-    duplicates = [0] * count
+    # What each client read and when, parsed only after the run: reading JSON while the servers
+    # are measured cost the clients a fifth of their CPU (bench/wsclient.py).
+    arrivals: list[list[tuple[float, bytes]]] = [[] for _ in range(count)]
     disconnects = 0
     loop = asyncio.get_running_loop()
 
-    async def reader(index: int, client) -> None:
+    def on_message_of(index: int) -> Callable[[bytes, float], None]:
+        mine = arrivals[index]
+        return lambda payload, now: mine.append((now, payload))
+
+    async def watch(client) -> None:
         nonlocal disconnects
-        mine = received[index]
-        try:
-            async for text in client:
-                now = time.monotonic()
-                key = json.loads(text)["comment"]["id"]
-                if key in mine:
-                    duplicates[index] += 1
-                else:
-                    mine[key] = now
-        except websockets.ConnectionClosed:
-            pass
+        await client.closed
         if not stopping:
             disconnects += 1
 
@@ -382,21 +378,21 @@ async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
         nonlocal failures
         async with gate:
             try:
-                client = await websockets.connect(
-                    url, origin=ORIGIN, max_queue=None, open_timeout=60, ping_interval=None
+                client = await ws_connect(
+                    url, origin=ORIGIN, on_message=on_message_of(index), clock=time.monotonic
                 )
             except Exception:
                 failures += 1
                 return None
             return index, client
 
-    readers = []  # kept: the loop holds tasks only weakly
+    watchers = []  # kept: the loop holds tasks only weakly
     opened_indexes = []
     for opened in await asyncio.gather(*(connect(i) for i in range(count))):
         if opened:
             opened_indexes.append(opened[0])
             sockets.append(opened[1])
-            readers.append(loop.create_task(reader(*opened)))
+            watchers.append(loop.create_task(watch(opened[1])))
     connection.send(("ready", len(sockets), failures))
 
     # Event-loop lag: how late a 20 ms timer fires while the fleet is reading.
@@ -414,18 +410,24 @@ async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
         command = await loop.run_in_executor(None, connection.recv)
         if command[0] != "count":
             break
-        connection.send(sum(len(received[index]) for index in opened_indexes))
+        connection.send(sum(len(arrivals[index]) for index in opened_indexes))
     _, sent = command
     cpu_share = (time.process_time() - cpu0) / (time.monotonic() - wall0)
     stopping = True
     tick.cancel()
-    for client in sockets:
-        with contextlib.suppress(Exception):
-            await client.close()
+    await asyncio.gather(*(client.close() for client in sockets), return_exceptions=True)
 
     latencies, starts = array.array("d"), array.array("d")
-    missed = unexpected = missing_clients = 0
-    for mine in (received[index] for index in opened_indexes):
+    missed = unexpected = missing_clients = duplicates = 0
+    for index in opened_indexes:
+        mine: dict[int, float] = {}
+        for now, payload in arrivals[index]:
+            key = json.loads(payload)["comment"]["id"]
+            if key in mine:
+                duplicates += 1
+            else:
+                mine[key] = now
+        arrivals[index] = []
         absent = len(sent.keys() - mine.keys())
         missed += absent
         missing_clients += bool(absent)
@@ -443,7 +445,7 @@ async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
             latencies.tobytes(),
             starts.tobytes(),
             missed,
-            sum(duplicates),
+            duplicates,
             missing_clients,
             unexpected,
             failures,
