@@ -4,7 +4,13 @@ server, no load generator, no live clients), each side in a process of its own, 
 What the posting benchmark's throughput cannot separate: the cost of one POST to the server.
 
     DATABASE_URL=postgis://… REDIS_URL=redis://… .venv/bin/python bench/post_cpu.py \\
-        [--posts 1000] [--rounds 2]
+        [--posts 1000] [--rounds 2] [--bare]
+
+A third side, ``bare`` (PostGIS only), is the same work without Django: an ASGI app that
+reads the body, inserts the row with psycopg on one kept connection and publishes the event
+through Channels' Redis layer. It is not a floor of ours (it has no sessions, CSRF, auth,
+validation or rate limits); it shows how much of the posting floor is Django's request path
+and ORM.
 
 Rate limits are lifted as ``make bench`` lifts them. Profile one side with
 ``py-spy record --gil -- .venv/bin/python bench/post_cpu.py --child ours 2000``.
@@ -20,6 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -30,12 +37,67 @@ from bench.harness import BENCH_RATE_LIMITS  # noqa: E402
 WARM_UP = 50
 
 
+INSERT = (
+    "INSERT INTO engage_comment (discussion_id, depth, display_name, body, status, landuse,"
+    " zoning_code, future_land_use_code, ip_hash, edit_token_hash, moderation_reason,"
+    " created_at, changed_at) VALUES (%s, 0, %s, %s, 'published', '[]', '', '', '', '', '',"
+    " now(), now()) RETURNING id, created_at"
+)
+
+
+def bare_application(database_url: str, redis_url: str):
+    """``POST /post/<discussion>/`` without Django: the row, then the event on the layer."""
+    import psycopg
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    conninfo = urlsplit(database_url)._replace(scheme="postgresql").geturl()
+    layer = RedisPubSubChannelLayer(hosts=[redis_url])
+    kept: list = []
+
+    async def application(scope: dict, receive, send) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        data = json.loads(body)
+        discussion = int(scope["path"].split("/")[2])
+        if not kept:
+            kept.append(await psycopg.AsyncConnection.connect(conninfo, autocommit=True))
+        cursor = await kept[0].execute(
+            INSERT, (discussion, data.get("display_name") or "", data["body"])
+        )
+        key, created = await cursor.fetchone()
+        event = {
+            "type": "comment.created",
+            "discussion": discussion,
+            "comment": {"id": key, "body": data["body"], "display_name": data.get("display_name"),
+                        "created_at": created.isoformat()},
+        }  # fmt: skip
+        await layer.group_send(
+            f"discussion-{discussion}", {"type": "floor.event", "text": json.dumps(event)}
+        )
+        answer = json.dumps({"id": key}).encode()
+        await send({"type": "http.response.start", "status": 201,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(answer)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": answer})
+
+    return application
+
+
 def child(side: str, posts: int) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     if side == "floor":
         from bench.floor_app import application
+    elif side == "bare":
+        application = bare_application(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
     else:
         from config.asgi import application
+    import django
+
+    django.setup()
     from engage.services import discussion_create
 
     discussion = discussion_create(title="bench post cpu", is_published=True).pk
@@ -87,6 +149,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--bare", action="store_true", help="also the same work without Django")
     parser.add_argument("--child", nargs=2, metavar=("SIDE", "POSTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -95,6 +158,10 @@ def main() -> None:
     environ = {**os.environ, "ENGAGE_RATE_LIMITS": BENCH_RATE_LIMITS, "DEBUG": "0"}
     environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     figures: dict[str, list[dict]] = {"ours": [], "floor": []}
+    if args.bare:
+        if not os.environ.get("DATABASE_URL", "").startswith("postgis://"):
+            parser.error("--bare needs DATABASE_URL=postgis://… and REDIS_URL")
+        figures["bare"] = []
     for _ in range(args.rounds):
         for side in figures:
             done = subprocess.run(
@@ -109,6 +176,10 @@ def main() -> None:
     ours = min(run["cpu_ms"] for run in figures["ours"])
     floor = min(run["cpu_ms"] for run in figures["floor"])
     print(f"ratio of the lowest CPU per POST, ours / floor: {ours / floor:.2f}×")
+    if "bare" in figures:
+        bare = min(run["cpu_ms"] for run in figures["bare"])
+        print(f"the same work without Django (lowest): {bare:.2f} ms; Django's share of the "
+              f"floor: {floor - bare:.2f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,14 +2,14 @@
 benchmarks' fleets of clients.
 
 The clients share the two cores with the servers they measure. With the ``websockets``
-library's client, 100 clients reading 200 events/s each took about 42 % of a core (about 21 µs
-an event, measured with the fleets' own ``client_cpu_share``): a fifth of the machine that
-neither server could use, at the rate where the posting benchmark's tail is decided. This
-client parses only what a server sends a reader that sends nothing: unmasked frames, text
-and binary messages (fragmented or not), ping, pong and close. It checks the handshake's
-``Sec-WebSocket-Accept``, answers pings and closes, and fails the connection on anything a
-server must not send (a masked frame, a reserved bit without an extension, an unknown
-opcode, text that is not UTF-8), as a browser would.
+library's client, 100 clients reading 200 events/s each took about 42 % of a core (sampled
+from ``/proc``): a fifth of the machine that neither server could use, at the rate where the
+posting benchmark's tail is decided; this client takes about a third as much (README, "Live
+benchmark clients"). It parses only what a server sends a reader that sends nothing:
+unmasked frames, text and binary messages (fragmented or not), ping, pong and close. It
+checks the handshake's ``Sec-WebSocket-Accept``, answers pings and closes, and fails the
+connection on anything a server must not send (a masked frame, a reserved bit without an
+extension, an unknown opcode, text that is not UTF-8), as a browser would.
 """
 
 from __future__ import annotations
