@@ -4,13 +4,19 @@ server, no load generator, no live clients), each side in a process of its own, 
 What the posting benchmark's throughput cannot separate: the cost of one POST to the server.
 
     DATABASE_URL=postgis://… REDIS_URL=redis://… .venv/bin/python bench/post_cpu.py \\
-        [--posts 1000] [--rounds 2] [--bare]
+        [--posts 1000] [--rounds 2] [--bare] [--lean]
 
 A third side, ``bare`` (PostGIS only), is the same work without Django: an ASGI app that
 reads the body, inserts the row with psycopg on one kept connection and publishes the event
 through Channels' Redis layer. It is not a floor of ours (it has no sessions, CSRF, auth,
 validation or rate limits); it shows how much of the posting floor is Django's request path
 and ORM.
+
+A fourth side, ``lean`` (``--lean``), is a what-if for the decision the README describes: our
+own services for an anonymous JSON POST (rate limit, discussion read, validation, insert,
+publish on commit, the answer) called in one thread hop from a bare ASGI app, without Django's
+request handler, middleware or ninja. It checks nothing else (no Host, no session, no body
+limit), so it is a measurement of what such a route could save, not a route.
 
 Rate limits are lifted as ``make bench`` lifts them. Profile one side with
 ``py-spy record --gil -- .venv/bin/python bench/post_cpu.py --child ours 2000``.
@@ -87,21 +93,68 @@ def bare_application(database_url: str, redis_url: str):
     return application
 
 
+def lean_application():
+    """``POST /api/engage/discussions/<id>/comments/`` (anonymous, JSON) through our services
+    in one thread hop, without Django's request path."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import sync_to_async
+    from django.db import close_old_connections
+
+    from engage import selectors, services
+    from engage.rules import Participant
+    from engage.schemas import comment_out
+
+    def respond(discussion_id: int, body: bytes) -> bytes:
+        close_old_connections()
+        data = json.loads(body)
+        who = Participant(user=None, key="", ip_hash=services.ip_hash("127.0.0.1"))
+        services.throttle(action="comment", participant=who, discussion_id=discussion_id)
+        discussion = selectors.discussion_for_posting(discussion_id=discussion_id)
+        comment, token = services.comment_create(
+            discussion=discussion, participant=who, body=data.get("body"),
+            display_name=data.get("display_name"),
+        )  # fmt: skip
+        answer = {**comment_out(comment, for_author=True), "edit_token": token}
+        close_old_connections()
+        return json.dumps(answer, default=str).encode()
+
+    # One kept thread, as config.handler lends each request one.
+    hop = sync_to_async(respond, thread_sensitive=False, executor=ThreadPoolExecutor(1))
+
+    async def application(scope: dict, receive, send) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        answer = await hop(int(scope["path"].split("/")[4]), body)
+        await send({"type": "http.response.start", "status": 201,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(answer)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": answer})
+
+    return application
+
+
 def child(side: str, posts: int) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     if side == "floor":
         from bench.floor_app import application
     elif side == "bare":
         application = bare_application(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
-    else:
+    elif side == "ours":
         from config.asgi import application
     import django
 
     django.setup()
+    if side == "lean":
+        application = lean_application()
     from engage.services import discussion_create
 
     discussion = discussion_create(title="bench post cpu", is_published=True).pk
-    if side == "ours":
+    if side in ("ours", "lean"):
         path = f"/api/engage/discussions/{discussion}/comments/"
     else:
         path = f"/post/{discussion}/"
@@ -150,6 +203,9 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--bare", action="store_true", help="also the same work without Django")
+    parser.add_argument(
+        "--lean", action="store_true", help="also our services without Django's request path"
+    )
     parser.add_argument("--child", nargs=2, metavar=("SIDE", "POSTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -162,6 +218,8 @@ def main() -> None:
         if not os.environ.get("DATABASE_URL", "").startswith("postgis://"):
             parser.error("--bare needs DATABASE_URL=postgis://… and REDIS_URL")
         figures["bare"] = []
+    if args.lean:
+        figures["lean"] = []
     for _ in range(args.rounds):
         for side in figures:
             done = subprocess.run(
@@ -180,6 +238,10 @@ def main() -> None:
         bare = min(run["cpu_ms"] for run in figures["bare"])
         print(f"the same work without Django (lowest): {bare:.2f} ms; Django's share of the "
               f"floor: {floor - bare:.2f} ms")  # fmt: skip
+    if "lean" in figures:
+        lean = min(run["cpu_ms"] for run in figures["lean"])
+        print(f"our services without Django's request path (lowest): {lean:.2f} ms, "
+              f"{ours - lean:.2f} ms under ours")  # fmt: skip
 
 
 if __name__ == "__main__":
