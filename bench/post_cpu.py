@@ -51,6 +51,22 @@ INSERT = (
 )
 
 
+async def _body(receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+async def _created(send, answer: bytes) -> None:
+    await send({"type": "http.response.start", "status": 201,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(answer)).encode())]})  # fmt: skip
+    await send({"type": "http.response.body", "body": answer})
+
+
 def bare_application(database_url: str, redis_url: str):
     """``POST /post/<discussion>/`` without Django: the row, then the event on the layer."""
     import psycopg
@@ -61,13 +77,7 @@ def bare_application(database_url: str, redis_url: str):
     kept: list = []
 
     async def application(scope: dict, receive, send) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        data = json.loads(body)
+        data = json.loads(await _body(receive))
         discussion = int(scope["path"].split("/")[2])
         if not kept:
             kept.append(await psycopg.AsyncConnection.connect(conninfo, autocommit=True))
@@ -84,11 +94,7 @@ def bare_application(database_url: str, redis_url: str):
         await layer.group_send(
             f"discussion-{discussion}", {"type": "floor.event", "text": json.dumps(event)}
         )
-        answer = json.dumps({"id": key}).encode()
-        await send({"type": "http.response.start", "status": 201,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(answer)).encode())]})  # fmt: skip
-        await send({"type": "http.response.body", "body": answer})
+        await _created(send, json.dumps({"id": key}).encode())
 
     return application
 
@@ -123,17 +129,8 @@ def lean_application():
     hop = sync_to_async(respond, thread_sensitive=False, executor=ThreadPoolExecutor(1))
 
     async def application(scope: dict, receive, send) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        answer = await hop(int(scope["path"].split("/")[4]), body)
-        await send({"type": "http.response.start", "status": 201,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(answer)).encode())]})  # fmt: skip
-        await send({"type": "http.response.body", "body": answer})
+        answer = await hop(int(scope["path"].split("/")[4]), await _body(receive))
+        await _created(send, answer)
 
     return application
 
