@@ -13,6 +13,8 @@ import types
 import pytest
 from django.conf import settings
 
+from tests.live_server import PreparedDatabases
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -74,6 +76,12 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         require_service(f"Redis at {url} is unreachable: {exc}")
     return url
+
+
+@pytest.fixture(scope="session")
+def prepared_databases(tmp_path_factory) -> PreparedDatabases:
+    """Migrated SpatiaLite files, made on first use, for tests that start the real server."""
+    return PreparedDatabases(tmp_path_factory.mktemp("prepared-databases"))
 
 
 @pytest.fixture

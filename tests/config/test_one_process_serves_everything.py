@@ -17,7 +17,7 @@ from tests.live_server import SERVE_FLAGS, live_server, manage, server_env
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, prepared_databases):
     folder = tmp_path_factory.mktemp("served")
     env = server_env(
         DATABASE_URL=f"spatialite:///{folder}/db.sqlite3",
@@ -26,8 +26,7 @@ def served(tmp_path_factory):
         REDIS_URL="",
         DEBUG="0",
     )
-    manage("migrate", "--no-input", env=env)
-    manage("load_demo", env=env)
+    prepared_databases.copy_to(folder / "db.sqlite3", demo=True)
     manage("collectstatic", "--no-input", env=env)
     with live_server(env) as server:
         yield server

@@ -85,7 +85,7 @@ def _env(folder: Path, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def prepared(tmp_path_factory) -> Prepared:
+def prepared(tmp_path_factory, prepared_databases) -> Prepared:
     if not shutil.which(CHROMIUM):
         require_service("Debian's chromium is not installed")
     # E2E_PREPARED=<folder> keeps the migrated database between runs while developing (static
@@ -96,8 +96,7 @@ def prepared(tmp_path_factory) -> Prepared:
     env = _env(folder)
     seed_file = folder / "seed.json"
     if not (kept and seed_file.exists()):
-        manage("migrate", "--no-input", env=env)
-        manage("load_demo", env=env)
+        prepared_databases.copy_to(folder / "db.sqlite3", demo=True)
         out = subprocess.run(
             [sys.executable, "manage.py", "shell", "-c", "from tests.e2e.seed import run; run()"],
             cwd=ROOT,

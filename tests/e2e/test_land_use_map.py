@@ -16,7 +16,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, prepared_databases):
     if not shutil.which(CHROMIUM):
         require_service("Debian's chromium is not installed")
     folder = tmp_path_factory.mktemp("map")
@@ -27,8 +27,7 @@ def served(tmp_path_factory):
         DEBUG="0",
         BASEMAP_TILE_URL="",
     )
-    manage("migrate", "--no-input", env=env)
-    manage("load_demo", env=env)
+    prepared_databases.copy_to(folder / "db.sqlite3", demo=True)
     manage("collectstatic", "--no-input", env=env)
     with live_server(env) as server:
         yield server

@@ -19,7 +19,7 @@ CREATE_DISCUSSION = (
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory):
+def embedded(tmp_path_factory, prepared_databases):
     folder = tmp_path_factory.mktemp("concurrent")
     env = server_env(
         DATABASE_URL=f"spatialite:///{folder}/db.sqlite3",
@@ -27,7 +27,7 @@ def embedded(tmp_path_factory):
         DEBUG="0",
         DJANGO_SETTINGS_MODULE="tests.engage.live_settings",  # rate limits lifted
     )
-    manage("migrate", "--no-input", env=env)
+    prepared_databases.copy_to(folder / "db.sqlite3")
     manage("shell", "-c", CREATE_DISCUSSION, env=env)
     with live_server(env) as server:
         yield server

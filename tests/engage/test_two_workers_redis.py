@@ -22,12 +22,12 @@ CREATE_DISCUSSION = (
 
 
 @pytest.fixture(scope="module")
-def two_workers(tmp_path_factory, redis_url):
+def two_workers(tmp_path_factory, redis_url, prepared_databases):
     folder = tmp_path_factory.mktemp("two-workers")
     env = server_env(
         DATABASE_URL=f"spatialite:///{folder}/db.sqlite3", REDIS_URL=redis_url, DEBUG="0"
     )
-    manage("migrate", "--no-input", env=env)
+    prepared_databases.copy_to(folder / "db.sqlite3")
     manage("shell", "-c", CREATE_DISCUSSION, env=env)
     with live_server(env) as first, live_server(env) as second:
         yield first, second
