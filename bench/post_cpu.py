@@ -18,6 +18,11 @@ publish on commit, the answer) called in one thread hop from a bare ASGI app, wi
 request handler, middleware or ninja. It checks nothing else (no Host, no session, no body
 limit), so it is a measurement of what such a route could save, not a route.
 
+``--gap MS`` leaves the process idle that long before each POST, as the fan-out benchmark's 10
+POSTs a second do (only the POSTs are timed). On some hosts a process that has been idle runs
+several times slower for its first milliseconds (threads and caches gone cold): back to back
+is the cost under load, the gap the latency an occasional comment sees.
+
 Rate limits are lifted as ``make bench`` lifts them. Profile one side with
 ``py-spy record --gil -- .venv/bin/python bench/post_cpu.py --child ours 2000``.
 """
@@ -135,7 +140,7 @@ def lean_application():
     return application
 
 
-def child(side: str, posts: int) -> dict:
+def child(side: str, posts: int, gap_ms: float = 0.0) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     if side == "floor":
         from bench.floor_app import application
@@ -185,11 +190,16 @@ def child(side: str, posts: int) -> dict:
     async def main() -> dict:
         for index in range(WARM_UP):
             await post(index)
-        wall, cpu = time.perf_counter(), time.process_time()
-        statuses = [await post(WARM_UP + index) for index in range(posts)]
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        if any(status not in (200, 201) for status in statuses):
-            raise SystemExit(f"{side}: POST answered {sorted(set(statuses))}")
+        wall, cpu, statuses = 0.0, 0.0, set()
+        for index in range(posts):
+            if gap_ms:
+                await asyncio.sleep(gap_ms / 1000)
+            began, began_cpu = time.perf_counter(), time.process_time()
+            statuses.add(await post(WARM_UP + index))
+            wall += time.perf_counter() - began
+            cpu += time.process_time() - began_cpu
+        if statuses - {200, 201}:
+            raise SystemExit(f"{side}: POST answered {sorted(statuses)}")
         return {"cpu_ms": cpu / posts * 1000, "wall_ms": wall / posts * 1000}
 
     return asyncio.run(main())
@@ -203,10 +213,13 @@ def main() -> None:
     parser.add_argument(
         "--lean", action="store_true", help="also our services without Django's request path"
     )
+    parser.add_argument(
+        "--gap", type=float, default=0.0, metavar="MS", help="idle time before each POST"
+    )
     parser.add_argument("--child", nargs=2, metavar=("SIDE", "POSTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child[0], int(args.child[1]))))
+        print(json.dumps(child(args.child[0], int(args.child[1]), args.gap)))
         return
     environ = {**os.environ, "ENGAGE_RATE_LIMITS": BENCH_RATE_LIMITS, "DEBUG": "0"}
     environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
@@ -220,14 +233,16 @@ def main() -> None:
     for _ in range(args.rounds):
         for side in figures:
             done = subprocess.run(
-                [sys.executable, __file__, "--child", side, str(args.posts)],
+                [sys.executable, __file__, "--child", side, str(args.posts), "--gap",
+                 str(args.gap)],
                 cwd=ROOT, env=environ, check=True, capture_output=True, text=True,
             )  # fmt: skip
             figures[side].append(json.loads(done.stdout.strip().splitlines()[-1]))
     for side, runs in figures.items():
         cpu = ", ".join(f"{run['cpu_ms']:.2f}" for run in runs)
         wall = ", ".join(f"{run['wall_ms']:.2f}" for run in runs)
-        print(f"{side:5}: CPU per POST {cpu} ms; wall {wall} ms ({args.posts} POSTs a round)")
+        gap = f", {args.gap:g} ms idle before each" if args.gap else ""
+        print(f"{side:5}: CPU per POST {cpu} ms; wall {wall} ms ({args.posts} POSTs a round{gap})")
     ours = min(run["cpu_ms"] for run in figures["ours"])
     floor = min(run["cpu_ms"] for run in figures["floor"])
     print(f"ratio of the lowest CPU per POST, ours / floor: {ours / floor:.2f}×")
