@@ -61,9 +61,9 @@ class PreparedDatabases:
     """SpatiaLite databases migrated (and, for ``demo=True``, loaded with the demo city) once per
     test session, copied for every live server that needs one of its own.
 
-    Each module that serves the real app used to migrate a new file, and several loaded the
-    demo too: 12 s and 11 s a time on a fast host, three times that on a slow one, six times in
-    each run of the suite. Migrations stay tested by pytest-django, which runs them for every test
+    Five modules that serve the real app each migrated a file of their own, and three of them
+    loaded the demo city too: 12 s and 11 s a time on a fast host, about three times that on a
+    slow one. Migrations stay tested by pytest-django, which runs them for every test
     database, and ``load_demo`` by tests/cms, which runs it on one."""
 
     def __init__(self, folder: Path) -> None:
