@@ -40,6 +40,27 @@ settings.ROOT_URLCONF = __name__
 EVENT = "floor.event"
 
 
+def group(discussion: int) -> str:
+    return f"discussion-{discussion}"
+
+
+def event_text(discussion: int, key: int, body: str, display_name: str, created_at) -> str:
+    """The event the floor publishes for a stored comment (also what ``post_cpu.py``'s bare
+    side publishes, so both deliver the same bytes)."""
+    return json.dumps(
+        {
+            "type": "comment.created",
+            "discussion": discussion,
+            "comment": {
+                "id": key,
+                "body": body,
+                "display_name": display_name,
+                "created_at": created_at.isoformat(),
+            },
+        }
+    )
+
+
 def post(request: HttpRequest, discussion: int) -> JsonResponse:
     data = json.loads(request.body)
     with transaction.atomic():
@@ -49,21 +70,12 @@ def post(request: HttpRequest, discussion: int) -> JsonResponse:
             display_name=data.get("display_name") or "",
             status=Comment.Status.PUBLISHED,
         )
-        text = json.dumps(
-            {
-                "type": "comment.created",
-                "discussion": discussion,
-                "comment": {
-                    "id": comment.pk,
-                    "body": comment.body,
-                    "display_name": comment.display_name,
-                    "created_at": comment.created_at.isoformat(),
-                },
-            }
+        text = event_text(
+            discussion, comment.pk, comment.body, comment.display_name, comment.created_at
         )
         transaction.on_commit(
             lambda: async_to_sync(get_channel_layer().group_send)(
-                f"discussion-{discussion}", {"type": EVENT, "text": text}
+                group(discussion), {"type": EVENT, "text": text}
             )
         )
     return JsonResponse({"id": comment.pk}, status=201)
@@ -75,7 +87,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 class FloorConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
-        self.group = f"discussion-{self.scope['url_route']['kwargs']['discussion']}"
+        self.group = group(self.scope["url_route"]["kwargs"]["discussion"])
         await self.accept()
         await self.channel_layer.group_add(self.group, self.channel_name)
 

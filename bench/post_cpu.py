@@ -77,6 +77,8 @@ def bare_application(database_url: str, redis_url: str):
     import psycopg
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
+    from bench.floor_app import EVENT, event_text, group
+
     conninfo = urlsplit(database_url)._replace(scheme="postgresql").geturl()
     layer = RedisPubSubChannelLayer(hosts=[redis_url])
     kept: list = []
@@ -90,15 +92,8 @@ def bare_application(database_url: str, redis_url: str):
             INSERT, (discussion, data.get("display_name") or "", data["body"])
         )
         key, created = await cursor.fetchone()
-        event = {
-            "type": "comment.created",
-            "discussion": discussion,
-            "comment": {"id": key, "body": data["body"], "display_name": data.get("display_name"),
-                        "created_at": created.isoformat()},
-        }  # fmt: skip
-        await layer.group_send(
-            f"discussion-{discussion}", {"type": "floor.event", "text": json.dumps(event)}
-        )
+        text = event_text(discussion, key, data["body"], data.get("display_name") or "", created)
+        await layer.group_send(group(discussion), {"type": EVENT, "text": text})
         await _created(send, json.dumps({"id": key}).encode())
 
     return application
