@@ -15,6 +15,7 @@ import array
 import asyncio
 import contextlib
 import json
+import math
 import multiprocessing
 import os
 import socket
@@ -332,6 +333,7 @@ class FleetResult:
     missed and the ids received twice; plus the fleet's own cost."""
 
     latencies_ms: list[float]
+    event_ids: list[int]  # the event of each latency, in the same order
     window_p99_ms: list[float]
     missed: int
     duplicates: int
@@ -341,6 +343,17 @@ class FleetResult:
     disconnects: int
     client_cpu_share: float  # of one core, summed over the fleet's processes
     loop_lag_p99_ms: float
+
+    def split_at_first_client(self) -> tuple[list[float], list[float]]:
+        """Each event's wait for the first client to have it (ms), and each receipt's lag
+        behind that first client (ms): the way to the fan-out, and the fan-out's own breadth
+        (its writes to every socket, and the clients' turn to read)."""
+        first: dict[int, float] = {}
+        for ms, key in zip(self.latencies_ms, self.event_ids, strict=True):
+            if ms < first.get(key, math.inf):
+                first[key] = ms
+        lags = [ms - first[key] for ms, key in zip(self.latencies_ms, self.event_ids, strict=True)]
+        return list(first.values()), lags
 
 
 def _fleet_main(connection, url: str, count: int, pace_connects: int) -> None:
@@ -417,7 +430,7 @@ async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
     tick.cancel()
     await asyncio.gather(*(client.close() for client in sockets), return_exceptions=True)
 
-    latencies, starts = array.array("d"), array.array("d")
+    latencies, starts, ids = array.array("d"), array.array("d"), array.array("q")
     missed = unexpected = missing_clients = duplicates = 0
     for index in opened_indexes:
         mine: dict[int, float] = {}
@@ -440,10 +453,12 @@ async def _fleet(connection, url: str, count: int, pace_connects: int) -> None:
                 continue
             latencies.append((at - start) * 1000)
             starts.append(start)
+            ids.append(key)
     connection.send(
         (
             latencies.tobytes(),
             starts.tobytes(),
+            ids.tobytes(),
             missed,
             duplicates,
             missing_clients,
@@ -502,10 +517,11 @@ class Fleet:
         for _, parent in self.children:
             parent.send(("stop", sent))
         parts = [parent.recv() for _, parent in self.children]
-        latencies, starts = array.array("d"), array.array("d")
+        latencies, starts, ids = array.array("d"), array.array("d"), array.array("q")
         for part in parts:
             latencies.frombytes(part[0])
             starts.frombytes(part[1])
+            ids.frombytes(part[2])
         first = min(sent.values(), default=0.0)
         by_window: dict[int, list[float]] = {}
         for ms, start in zip(latencies, starts, strict=True):
@@ -513,15 +529,16 @@ class Fleet:
         windows = [percentile(by_window[w], 99) for w in sorted(by_window)]
         return FleetResult(
             latencies_ms=list(latencies),
+            event_ids=list(ids),
             window_p99_ms=windows,
-            missed=sum(p[2] for p in parts),
-            duplicates=sum(p[3] for p in parts),
-            clients_missing_any=sum(p[4] for p in parts),
-            unexpected=sum(p[5] for p in parts),
-            connect_failures=sum(p[6] for p in parts),
-            disconnects=sum(p[7] for p in parts),
-            client_cpu_share=sum(p[8] for p in parts),
-            loop_lag_p99_ms=max(p[9] for p in parts),
+            missed=sum(p[3] for p in parts),
+            duplicates=sum(p[4] for p in parts),
+            clients_missing_any=sum(p[5] for p in parts),
+            unexpected=sum(p[6] for p in parts),
+            connect_failures=sum(p[7] for p in parts),
+            disconnects=sum(p[8] for p in parts),
+            client_cpu_share=sum(p[9] for p in parts),
+            loop_lag_p99_ms=max(p[10] for p in parts),
         )
 
     def __exit__(self, *exc: object) -> None:
