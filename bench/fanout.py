@@ -342,7 +342,7 @@ def breadth_row(env: BenchEnv, ours: Phase, floor: Phase, *, shape: str, workers
             f"writes to every socket ({workers} worker(s) of ours; one process for the floor) "
             "and the clients' turn to read. Each event's wait for its first client, "
             f"{first('ours', ours_first, 'the start of its comment POST')}; "
-            f"{first('floor', floor_first, 'its publisher’s send')}. Reported, no goal: the "
+            f"{first('floor', floor_first, 'its publisher's send')}. Reported, no goal: the "
             "issue's goal is on the row above."
         ),
     )
