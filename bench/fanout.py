@@ -326,6 +326,7 @@ def breadth_row(env: BenchEnv, ours: Phase, floor: Phase, *, shape: str, workers
             f"from {start}"
         )
 
+    floor_start = "its publisher's send"
     return ratio_row(
         name=f"fan-out p99 behind each event's first client, {shape}",
         env=env,
@@ -342,7 +343,7 @@ def breadth_row(env: BenchEnv, ours: Phase, floor: Phase, *, shape: str, workers
             f"writes to every socket ({workers} worker(s) of ours; one process for the floor) "
             "and the clients' turn to read. Each event's wait for its first client, "
             f"{first('ours', ours_first, 'the start of its comment POST')}; "
-            f"{first('floor', floor_first, 'its publisher's send')}. Reported, no goal: the "
+            f"{first('floor', floor_first, floor_start)}. Reported, no goal: the "
             "issue's goal is on the row above."
         ),
     )
