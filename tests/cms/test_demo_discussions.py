@@ -1,5 +1,7 @@
 """load_demo attaches a discussion to every demo topic and the plan, seeds them with realistic
-feedback pinned inside the sample city, and running it twice duplicates nothing."""
+feedback pinned inside the sample city, and running it twice duplicates nothing. Every test
+starts from the demo loaded once for the module (``loaded_demo``); loading it over an older
+demo's leftovers is in ``test_demo_over_older_state.py``."""
 
 from __future__ import annotations
 
@@ -10,10 +12,9 @@ from django.core.management import call_command
 
 from cms.models import DraftPlanPage, PlanningTopicPage
 from engage.models import Comment, Discussion, FeedbackCategory, Reaction
-from engage.services import discussion_create
-from geo_fixtures.demo_discussions import SAMPLE_CITY_BOUNDS, STANDALONE_TITLES
+from geo_fixtures.demo_discussions import SAMPLE_CITY_BOUNDS
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loaded_demo")]
 
 COUNTED = [Discussion, Comment, FeedbackCategory, Reaction, get_user_model()]
 
@@ -27,7 +28,6 @@ def demo_pages():
 
 
 def test_load_demo_twice_duplicates_no_discussion_comment_or_reaction():
-    call_command("load_demo")
     first = counts()
     call_command("load_demo")
     assert counts() == first
@@ -35,7 +35,6 @@ def test_load_demo_twice_duplicates_no_discussion_comment_or_reaction():
 
 
 def test_every_demo_topic_and_the_plan_have_a_published_seeded_discussion(client):
-    call_command("load_demo")
     for page in demo_pages():
         discussion = page.discussion
         assert discussion.is_published and discussion.is_open, page.title
@@ -54,7 +53,6 @@ def test_every_demo_topic_and_the_plan_have_a_published_seeded_discussion(client
 
 
 def test_one_demo_discussion_requires_signing_in_and_the_others_accept_anonymous_posts():
-    call_command("load_demo")
     anonymous = {page.slug: page.discussion.allow_anonymous for page in demo_pages()}
     assert anonymous == {
         "land-use": True,
@@ -67,7 +65,6 @@ def test_one_demo_discussion_requires_signing_in_and_the_others_accept_anonymous
 
 
 def test_pins_fall_inside_the_sample_city_and_inside_each_plan_area():
-    call_command("load_demo")
     city = Polygon.from_bbox(SAMPLE_CITY_BOUNDS)
     pinned = Comment.objects.filter(geometry__isnull=False).select_related("discussion")
     assert pinned.count() >= 8
@@ -79,15 +76,7 @@ def test_pins_fall_inside_the_sample_city_and_inside_each_plan_area():
     assert plan.plan_area.area < Polygon.from_bbox(SAMPLE_CITY_BOUNDS).area
 
 
-def test_the_standalone_discussions_of_the_old_demo_are_removed():
-    for title in STANDALONE_TITLES:
-        discussion_create(title=title, is_published=True)
-    call_command("load_demo")
-    assert not Discussion.objects.filter(title__in=STANDALONE_TITLES).exists()
-
-
 def test_a_demo_page_from_before_discussions_gets_one_on_the_next_load():
-    call_command("load_demo")
     topic = PlanningTopicPage.objects.get(slug="mobility")
     old = topic.discussion
     PlanningTopicPage.objects.filter(pk=topic.pk).update(discussion=None)

@@ -1,4 +1,6 @@
-"""load_demo builds the pages, groups and workflow, and running it twice duplicates nothing."""
+"""load_demo builds the pages, groups and workflow, and running it twice duplicates nothing.
+Every test starts from the demo loaded once for the module (``loaded_demo``); loading it over
+what another step made is in ``test_demo_over_older_state.py``."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from cms.models import (
 from engage.models import Comment, Discussion
 from landuse.models import Layer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loaded_demo")]
 
 COUNTED = [
     Page,
@@ -54,14 +56,12 @@ def counts() -> dict[str, int]:
 
 
 def test_load_demo_twice_duplicates_nothing():
-    call_command("load_demo", stdout=None)
     first = counts()
     call_command("load_demo")
     assert counts() == first
 
 
 def test_the_demo_has_topics_a_plan_with_chapters_and_maps_of_the_city_layers(client):
-    call_command("load_demo")
     titles = set(PlanningTopicPage.objects.live().values_list("title", flat=True))
     assert {"Land use", "Mobility", "Parks and open space"} <= titles
     plan = DraftPlanPage.objects.get()
@@ -77,15 +77,7 @@ def test_the_demo_has_topics_a_plan_with_chapters_and_maps_of_the_city_layers(cl
     assert 'data-layers="zoning,future-land-use"' in client.get(plan.url).content.decode()
 
 
-def test_the_demo_keeps_layers_the_landuse_step_made(db):
-    Layer.objects.create(slug="zoning", title="Zoning (2024 code)", kind=Layer.Kind.ZONING)
-    call_command("load_demo")
-    assert Layer.objects.get(slug="zoning").title == "Zoning (2024 code)"
-    assert Layer.objects.filter(slug="future-land-use").exists()
-
-
 def test_the_demo_sets_up_the_groups_and_the_workflow():
-    call_command("load_demo")
     assert set(Group.objects.values_list("name", flat=True)) >= {"Planners", "Reviewers"}
     workflow = Workflow.objects.get(name="Planner submits → Reviewer approves")
     assert WorkflowPage.objects.get(workflow=workflow).page.specific_class.__name__ == "HomePage"
@@ -94,7 +86,6 @@ def test_the_demo_sets_up_the_groups_and_the_workflow():
 
 
 def test_the_demo_leaves_pages_an_editor_changed(db):
-    call_command("load_demo")
     topic = PlanningTopicPage.objects.get(slug="mobility")
     topic.title = "Getting around"
     topic.save_revision().publish()
@@ -105,7 +96,6 @@ def test_the_demo_leaves_pages_an_editor_changed(db):
 def test_demo_pages_carry_no_inline_script_or_style_for_the_strict_csp(client):
     import re
 
-    call_command("load_demo")
     pages = [*Page.objects.live().specific().filter(depth__gt=1)]
     for page in pages:
         html = client.get(page.url).content.decode()
