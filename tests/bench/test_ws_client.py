@@ -279,24 +279,3 @@ def test_a_fleet_counts_what_each_client_missed_and_received_twice(broadcast_por
     assert result.clients_missing_any == 4
     assert result.duplicates == 4
     assert (result.unexpected, result.connect_failures, result.disconnects) == (0, 0, 0)
-
-
-def test_a_fleets_latencies_split_into_the_wait_for_the_first_client_and_the_lag_behind_it():
-    from bench.live import FleetResult
-
-    result = FleetResult(
-        latencies_ms=[12.0, 15.0, 20.0, 3.0, 4.0],
-        event_ids=[7, 7, 7, 8, 8],
-        window_p99_ms=[],
-        missed=0,
-        duplicates=0,
-        clients_missing_any=0,
-        unexpected=0,
-        connect_failures=0,
-        disconnects=0,
-        client_cpu_share=0.0,
-        loop_lag_p99_ms=0.0,
-    )
-    first, lags = result.split_at_first_client()
-    assert first == [12.0, 3.0]
-    assert lags == [0.0, 3.0, 8.0, 0.0, 1.0]

@@ -1,4 +1,4 @@
-"""bench/fanout.py's rows from what the fleets saw (no servers started)."""
+"""What the fleets saw, split and turned into bench/fanout.py's rows (no servers started)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ def fleet(latencies_ms: list[float], event_ids: list[int]) -> FleetResult:
         client_cpu_share=0.0,
         loop_lag_p99_ms=0.0,
     )
+
+
+def test_a_fleets_latencies_split_into_the_wait_for_the_first_client_and_the_lag_behind_it():
+    first, lags = fleet([12.0, 15.0, 20.0, 3.0, 4.0], [7, 7, 7, 8, 8]).split_at_first_client()
+    assert first == [12.0, 3.0]
+    assert lags == [0.0, 3.0, 8.0, 0.0, 1.0]
 
 
 def test_the_split_row_sets_each_sides_lag_behind_the_first_client_beside_the_other():
