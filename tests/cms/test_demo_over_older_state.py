@@ -22,6 +22,7 @@ def test_the_standalone_discussions_of_the_old_demo_are_removed():
 
 
 def test_the_demo_keeps_layers_the_landuse_step_made():
+    assert not Layer.objects.exists()  # nor anything of another module's shared demo
     Layer.objects.create(slug="zoning", title="Zoning (2024 code)", kind=Layer.Kind.ZONING)
     call_command("load_demo")
     assert Layer.objects.get(slug="zoning").title == "Zoning (2024 code)"
