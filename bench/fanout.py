@@ -339,7 +339,7 @@ def breadth_row(env: BenchEnv, ours: Phase, floor: Phase, *, shape: str, workers
         spread=f"p50: ours {percentile(ours_lag, 50):.1f} ms, floor "
         f"{percentile(floor_lag, 50):.1f} ms",
         notes=(
-            f"The fan-out row above, from the first client's receipt of each event on: the "
+            "The fan-out row above, from the first client's receipt of each event on: the "
             f"writes to every socket ({workers} worker(s) of ours; one process for the floor) "
             "and the clients' turn to read. Each event's wait for its first client, "
             f"{first('ours', ours_first, 'the start of its comment POST')}; "
